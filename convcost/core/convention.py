@@ -1,0 +1,34 @@
+"""The counting convention, stated once and printed under every report."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from convcost.core.cost import FLOPS_PER_MAC
+
+
+@dataclass(frozen=True)
+class Convention:
+    name: str = "multiply-add"
+    macs: str = "multiply-adds of convolution, linear, matmul/bmm and attention"
+    flops: str = f"{FLOPS_PER_MAC} x MACs"
+    other_ops: str = (
+        "bias adds, normalisation, activations, pooling and element-wise adds, "
+        "counted apart from MACs, one op per element touched (batch-norm: 2)"
+    )
+    params: str = "every unique parameter (tied weights once)"
+    weights: str = "weight tensors of convolutions and linear layers (the paper's count)"
+    bytes: str = "inputs read + output written + parameters and buffers read, x dtype size"
+
+    def to_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+    def footer(self) -> str:
+        return (
+            f"Convention: MACs = {self.macs}; FLOPs = {self.flops}; "
+            f"other ops = {self.other_ops}; params = {self.params}; "
+            f"weights = {self.weights}; bytes = {self.bytes}."
+        )
+
+
+CONVENTION = Convention()

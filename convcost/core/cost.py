@@ -1,0 +1,64 @@
+"""The cost of one layer, in exact integers with the unit in every name."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from convcost.core.ops import Shape
+
+FLOPS_PER_MAC = 2
+"""One multiply-add is two floating-point operations, as in torch.utils.flop_counter."""
+
+
+def numel(shape: Shape) -> int:
+    out = 1
+    for s in shape:
+        out *= s
+    return out
+
+
+@dataclass(frozen=True)
+class Cost:
+    """What one layer (or a sum of layers) costs.
+
+    ``macs`` counts the multiply-adds of convolution, linear, matmul and attention only; bias
+    adds, normalisation, activations, pooling and element-wise work are ``other_ops``.
+    ``weights`` are the weight tensors of convolutions and linear layers (the paper's parameter
+    count); ``bias`` and ``affine`` (normalisation scale and shift) complete ``params``.
+    ``bytes`` is the memory traffic: inputs read, output written, parameters and buffers read.
+    """
+
+    output_shape: Shape
+    macs: int = 0
+    weights: int = 0
+    bias: int = 0
+    affine: int = 0
+    buffers: int = 0
+    other_ops: int = 0
+    bytes: int = 0
+
+    @property
+    def params(self) -> int:
+        return self.weights + self.bias + self.affine
+
+    @property
+    def flops(self) -> int:
+        return FLOPS_PER_MAC * self.macs
+
+    @property
+    def intensity(self) -> float:
+        """Arithmetic intensity: MACs per byte of memory traffic."""
+        return self.macs / self.bytes if self.bytes else 0.0
+
+    def __add__(self, other: Cost) -> Cost:
+        """Two layers run one after the other: costs add, the later output shape stays."""
+        return Cost(
+            output_shape=other.output_shape,
+            macs=self.macs + other.macs,
+            weights=self.weights + other.weights,
+            bias=self.bias + other.bias,
+            affine=self.affine + other.affine,
+            buffers=self.buffers + other.buffers,
+            other_ops=self.other_ops + other.other_ops,
+            bytes=self.bytes + other.bytes,
+        )

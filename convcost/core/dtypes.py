@@ -1,0 +1,42 @@
+"""Element types and their sizes, for memory traffic."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from convcost.errors import InputError
+
+
+class DType(StrEnum):
+    FLOAT64 = "float64"
+    FLOAT32 = "float32"
+    FLOAT16 = "float16"
+    BFLOAT16 = "bfloat16"
+    INT8 = "int8"
+    INT64 = "int64"
+
+    @property
+    def itemsize(self) -> int:
+        return _ITEMSIZE[self]
+
+    @classmethod
+    def parse(cls, text: str) -> DType:
+        key = text.strip().lower()
+        key = _ALIASES.get(key, key)
+        try:
+            return cls(key)
+        except ValueError:
+            allowed = ", ".join(d.value for d in cls)
+            raise InputError(f"unknown dtype {text!r}; use one of {allowed}") from None
+
+
+_ITEMSIZE = {
+    DType.FLOAT64: 8,
+    DType.FLOAT32: 4,
+    DType.FLOAT16: 2,
+    DType.BFLOAT16: 2,
+    DType.INT8: 1,
+    DType.INT64: 8,
+}
+_ALIASES = {"fp32": "float32", "fp16": "float16", "half": "float16", "bf16": "bfloat16",
+            "fp64": "float64", "double": "float64", "float": "float32", "long": "int64"}

@@ -1,0 +1,386 @@
+"""Operation specs: what a layer is, independent of where it came from.
+
+Specs are frozen and hold only structure (channels, kernel, stride, ...). Shapes flow in from
+outside; costs come from the formula registry (``convcost.core.formulas``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+from convcost.errors import InputError
+
+Shape = tuple[int, ...]
+Pads = tuple[tuple[int, int], ...]
+
+
+class Kind(StrEnum):
+    CONV = "conv"
+    CONV_TRANSPOSE = "conv_transpose"
+    LINEAR = "linear"
+    BATCH_NORM = "batch_norm"
+    ACTIVATION = "activation"
+    POOL = "pool"
+    ADAPTIVE_POOL = "adaptive_pool"
+    GLOBAL_POOL = "global_pool"
+    ADD = "add"
+    CONCAT = "concat"
+    FLATTEN = "flatten"
+    DROPOUT = "dropout"
+    MATMUL = "matmul"
+    ATTENTION = "attention"
+    NORM = "norm"
+    ELEMENTWISE = "elementwise"
+    EMBEDDING = "embedding"
+
+
+class ConvRole(StrEnum):
+    """What a convolution is, as the paper's Table 2 groups them."""
+
+    STANDARD = "standard"
+    DEPTHWISE = "depthwise"
+    POINTWISE = "pointwise"
+    GROUPED = "grouped"
+
+
+def as_tuple(value: int | tuple[int, ...] | list[int], dims: int, what: str) -> tuple[int, ...]:
+    """An int or a per-dimension sequence, checked to be positive integers."""
+    if isinstance(value, bool):
+        raise InputError(f"{what} must be an integer, not {value!r}")
+    if isinstance(value, int):
+        items: tuple[int, ...] = (value,) * dims
+    else:
+        items = tuple(value)
+        if len(items) != dims:
+            raise InputError(f"{what} needs {dims} value(s), got {len(items)}")
+    for v in items:
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise InputError(f"{what} must be integers, got {v!r}")
+    return items
+
+
+def resolve_padding(
+    padding: int | tuple[int, ...] | list[int] | str,
+    kernel: tuple[int, ...],
+    dilation: tuple[int, ...],
+) -> Pads:
+    """Padding as explicit (before, after) pairs per spatial dimension.
+
+    ``same`` pads ``dilation*(kernel-1)`` in total, split evenly with any odd element after (as
+    torch does for stride 1); with stride s it gives ceil(input/s) outputs, the paper's and
+    TensorFlow's 'same'. ``valid`` is no padding.
+    """
+    dims = len(kernel)
+    if isinstance(padding, str):
+        word = padding.strip().lower()
+        if word == "valid":
+            return tuple((0, 0) for _ in range(dims))
+        if word == "same":
+            pads = []
+            for k, d in zip(kernel, dilation, strict=True):
+                total = d * (k - 1)
+                pads.append((total // 2, total - total // 2))
+            return tuple(pads)
+        raise InputError(f"unknown padding {padding!r}; use an integer, 'same' or 'valid'")
+    values = as_tuple(padding, dims, "padding")
+    if any(v < 0 for v in values):
+        raise InputError(f"padding must be >= 0, got {padding!r}")
+    return tuple((v, v) for v in values)
+
+
+def _positive(values: tuple[int, ...], what: str) -> None:
+    if any(v < 1 for v in values):
+        raise InputError(f"{what} must be >= 1, got {values if len(values) > 1 else values[0]}")
+
+
+@dataclass(frozen=True)
+class Conv:
+    """A 1-D, 2-D or 3-D convolution (or transposed convolution)."""
+
+    in_channels: int
+    out_channels: int
+    kernel: tuple[int, ...]
+    stride: tuple[int, ...]
+    padding: Pads
+    dilation: tuple[int, ...]
+    groups: int = 1
+    bias: bool = False
+    transposed: bool = False
+    output_padding: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        dims = len(self.kernel)
+        if dims not in (1, 2, 3):
+            raise InputError(f"convolutions have 1, 2 or 3 spatial dimensions, not {dims}")
+        _positive((self.in_channels,), "in channels")
+        _positive((self.out_channels,), "out channels")
+        _positive(self.kernel, "kernel")
+        _positive(self.stride, "stride")
+        _positive(self.dilation, "dilation")
+        _positive((self.groups,), "groups")
+        if self.in_channels % self.groups or self.out_channels % self.groups:
+            raise InputError(
+                f"groups={self.groups} must divide both in channels ({self.in_channels}) "
+                f"and out channels ({self.out_channels})"
+            )
+        if self.transposed:
+            op = self.output_padding or (0,) * dims
+            if len(op) != dims:
+                raise InputError(f"output_padding needs {dims} value(s)")
+            for o, s, d in zip(op, self.stride, self.dilation, strict=True):
+                if o < 0 or (o >= s and o >= d):
+                    raise InputError(
+                        f"output_padding {o} must be smaller than either stride or dilation"
+                    )
+            if any(lo != hi for lo, hi in self.padding):
+                raise InputError("transposed convolutions take symmetric padding only")
+            object.__setattr__(self, "output_padding", op)
+
+    @classmethod
+    def make(
+        cls,
+        in_channels: int,
+        out_channels: int,
+        kernel: int | tuple[int, ...],
+        *,
+        dims: int = 2,
+        stride: int | tuple[int, ...] = 1,
+        padding: int | tuple[int, ...] | str = 0,
+        dilation: int | tuple[int, ...] = 1,
+        groups: int = 1,
+        bias: bool = False,
+        transposed: bool = False,
+        output_padding: int | tuple[int, ...] = 0,
+    ) -> Conv:
+        """Build from torch-style arguments (ints or per-dimension tuples, padding words)."""
+        if not isinstance(kernel, int):
+            dims = len(kernel)
+        k = as_tuple(kernel, dims, "kernel")
+        d = as_tuple(dilation, dims, "dilation")
+        if transposed and isinstance(padding, str) and padding.strip().lower() != "valid":
+            raise InputError("transposed convolutions take integer padding (or 'valid')")
+        return cls(
+            in_channels=in_channels,
+            out_channels=out_channels,
+            kernel=k,
+            stride=as_tuple(stride, dims, "stride"),
+            padding=resolve_padding(padding, k, d),
+            dilation=d,
+            groups=groups,
+            bias=bias,
+            transposed=transposed,
+            output_padding=as_tuple(output_padding, dims, "output_padding") if transposed else (),
+        )
+
+    @property
+    def kind(self) -> Kind:
+        return Kind.CONV_TRANSPOSE if self.transposed else Kind.CONV
+
+    @property
+    def dims(self) -> int:
+        return len(self.kernel)
+
+    @property
+    def kernel_volume(self) -> int:
+        out = 1
+        for k in self.kernel:
+            out *= k
+        return out
+
+    @property
+    def depth_multiplier(self) -> int:
+        """Output channels per input channel of a depthwise convolution."""
+        return self.out_channels // self.in_channels
+
+    @property
+    def role(self) -> ConvRole:
+        if self.groups == 1:
+            if self.kernel_volume == 1 and not self.transposed:
+                return ConvRole.POINTWISE
+            return ConvRole.STANDARD
+        if self.groups == self.in_channels:
+            return ConvRole.DEPTHWISE
+        return ConvRole.GROUPED
+
+    @property
+    def symmetric_padding(self) -> tuple[int, ...] | None:
+        """Padding per dimension when every side is padded alike, else None."""
+        if all(lo == hi for lo, hi in self.padding):
+            return tuple(lo for lo, _ in self.padding)
+        return None
+
+    def kernel_label(self) -> str:
+        return "×".join(str(k) for k in self.kernel)
+
+
+@dataclass(frozen=True)
+class Linear:
+    in_features: int
+    out_features: int
+    bias: bool = True
+
+    def __post_init__(self) -> None:
+        _positive((self.in_features,), "in features")
+        _positive((self.out_features,), "out features")
+
+    @property
+    def kind(self) -> Kind:
+        return Kind.LINEAR
+
+
+@dataclass(frozen=True)
+class BatchNorm:
+    num_features: int
+    affine: bool = True
+    track_running_stats: bool = True
+
+    @property
+    def kind(self) -> Kind:
+        return Kind.BATCH_NORM
+
+
+class ActivationFn(StrEnum):
+    RELU = "relu"
+    RELU6 = "relu6"
+    LEAKY_RELU = "leaky_relu"
+    SIGMOID = "sigmoid"
+    TANH = "tanh"
+    GELU = "gelu"
+    SILU = "silu"
+    HARDSWISH = "hardswish"
+    HARDSIGMOID = "hardsigmoid"
+    SOFTMAX = "softmax"
+    IDENTITY = "identity"
+
+
+@dataclass(frozen=True)
+class Activation:
+    function: ActivationFn = ActivationFn.RELU
+
+    @property
+    def kind(self) -> Kind:
+        return Kind.ACTIVATION
+
+
+class PoolMode(StrEnum):
+    MAX = "max"
+    AVG = "avg"
+
+
+@dataclass(frozen=True)
+class Pool:
+    """Max or average pooling over a fixed window."""
+
+    mode: PoolMode
+    kernel: tuple[int, ...]
+    stride: tuple[int, ...]
+    padding: tuple[int, ...]
+    dilation: tuple[int, ...] = ()
+    ceil_mode: bool = False
+
+    def __post_init__(self) -> None:
+        dims = len(self.kernel)
+        _positive(self.kernel, "pool kernel")
+        _positive(self.stride, "pool stride")
+        if not self.dilation:
+            object.__setattr__(self, "dilation", (1,) * dims)
+        for p, k in zip(self.padding, self.kernel, strict=True):
+            if p < 0 or p > k // 2:
+                raise InputError(f"pool padding {p} must be between 0 and half the kernel ({k})")
+
+    @classmethod
+    def make(
+        cls,
+        mode: PoolMode | str,
+        kernel: int | tuple[int, ...],
+        *,
+        dims: int = 2,
+        stride: int | tuple[int, ...] | None = None,
+        padding: int | tuple[int, ...] = 0,
+        ceil_mode: bool = False,
+    ) -> Pool:
+        if not isinstance(kernel, int):
+            dims = len(kernel)
+        k = as_tuple(kernel, dims, "pool kernel")
+        return cls(
+            mode=PoolMode(mode),
+            kernel=k,
+            stride=k if stride is None else as_tuple(stride, dims, "pool stride"),
+            padding=as_tuple(padding, dims, "pool padding"),
+            ceil_mode=ceil_mode,
+        )
+
+    @property
+    def kind(self) -> Kind:
+        return Kind.POOL
+
+    @property
+    def dims(self) -> int:
+        return len(self.kernel)
+
+
+@dataclass(frozen=True)
+class AdaptivePool:
+    mode: PoolMode
+    output_size: tuple[int, ...]
+
+    @property
+    def kind(self) -> Kind:
+        return Kind.ADAPTIVE_POOL
+
+
+@dataclass(frozen=True)
+class GlobalPool:
+    """Pool every spatial position into one; keeps the spatial dims as size 1 (keepdim)."""
+
+    mode: PoolMode = PoolMode.AVG
+    keepdim: bool = True
+
+    @property
+    def kind(self) -> Kind:
+        return Kind.GLOBAL_POOL
+
+
+@dataclass(frozen=True)
+class Add:
+    """Element-wise sum of two or more tensors of one shape (a residual join)."""
+
+    @property
+    def kind(self) -> Kind:
+        return Kind.ADD
+
+
+@dataclass(frozen=True)
+class Concat:
+    """Concatenation along the channel dimension."""
+
+    @property
+    def kind(self) -> Kind:
+        return Kind.CONCAT
+
+
+@dataclass(frozen=True)
+class Flatten:
+    start_dim: int = 1
+
+    @property
+    def kind(self) -> Kind:
+        return Kind.FLATTEN
+
+
+@dataclass(frozen=True)
+class Dropout:
+    p: float = 0.5
+
+    @property
+    def kind(self) -> Kind:
+        return Kind.DROPOUT
+
+
+class Op(Protocol):
+    """Anything with a kind; the formula registry maps its type to a cost function."""
+
+    @property
+    def kind(self) -> Kind: ...
