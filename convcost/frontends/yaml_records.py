@@ -1,0 +1,80 @@
+"""A resolved YAML spec -> layer records, shapes inferred layer to layer by the core.
+
+The front-end never computes a cost: it only asks the core's shape rules
+(``cost_of(op, inputs).output_shape``) what each layer gives. Never imports torch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from convcost.core.analysis import Analysis, Variant, analyze_records
+from convcost.core.ops import Shape
+from convcost.core.records import LayerRecord
+from convcost.core.registry import cost_of
+from convcost.errors import ConvcostError, Context, InputError
+from convcost.frontends.yaml_spec import GroupNode, LayerNode, ModelSpec, ParallelNode, SpecNode
+
+__all__ = ["analyze_spec", "records_from_spec"]
+
+
+class _Walker:
+    def __init__(self, batch: int) -> None:
+        self.batch = batch
+        self.records: list[LayerRecord] = []
+
+    def leaf(self, node: LayerNode, path: tuple[str, ...], inputs: Sequence[Shape]) -> Shape:
+        rec = LayerRecord(path=(*path, node.name), op=node.op, inputs=tuple(inputs),
+                          origin=node.origin)
+        try:
+            out = cost_of(node.op, rec.inputs).output_shape
+        except ConvcostError as exc:
+            o = node.origin
+            raise exc.within(file=o.file, line=o.line, col=o.col, key=o.key,
+                             layer=rec.name) from None
+        self.records.append(rec)
+        return out
+
+    def seq(self, nodes: Sequence[SpecNode], path: tuple[str, ...], shape: Shape) -> Shape:
+        for node in nodes:
+            shape = self.node(node, path, shape)
+        return shape
+
+    def node(self, node: SpecNode, path: tuple[str, ...], shape: Shape) -> Shape:
+        if isinstance(node, LayerNode):
+            return self.leaf(node, path, [shape])
+        if isinstance(node, GroupNode):
+            return self.seq(node.children, (*path, node.name), shape)
+        inner = (*path, node.name)
+        outs = [self.seq(b.children, (*inner, b.name), shape) for b in node.branches]
+        out = self.leaf(node.join, inner, outs)
+        for a in node.after:
+            out = self.leaf(a, inner, [out])
+        return out
+
+
+def records_from_spec(spec: ModelSpec, *, batch: int = 1) -> list[LayerRecord]:
+    """Every layer of ``spec`` as a LayerRecord with its input shapes (batch first).
+
+    Paths are hierarchical: blocks and expanded layers add their name, a repetition its
+    index, a residual ``body`` / ``shortcut`` and then ``add``; see docs/yaml.md.
+    """
+    if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+        raise InputError(f"batch must be a positive integer, got {batch!r}",
+                         Context(flag="--batch"))
+    walker = _Walker(batch)
+    walker.seq(spec.layers, (), (batch, *spec.input_shape))
+    return walker.records
+
+
+def analyze_spec(
+    spec: ModelSpec, *, batch: int = 1, rewrite_as: Variant = Variant.AS_WRITTEN
+) -> Analysis:
+    """records_from_spec + analyze_records, with the spec's name, input shape and dtype."""
+    return analyze_records(
+        records_from_spec(spec, batch=batch),
+        name=spec.name,
+        input_shapes=[(batch, *spec.input_shape)],
+        dtype=spec.dtype,
+        rewrite_as=rewrite_as,
+    )
