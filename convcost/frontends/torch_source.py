@@ -1,0 +1,324 @@
+"""Turn a model source string into a ``torch.nn.Module``, and parse input shapes.
+
+Sources (see :func:`load_model`):
+
+* ``package.module:factory`` — import the module, call ``factory(**kwargs)`` (a function or an
+  ``nn.Module`` class); ``factory`` may be dotted (``Class.build``) and may also name a module
+  *instance* (then no call and no kwargs).
+* ``path/to/file.py:Name`` — the same, loading the file as a module.
+* ``model.pt`` / ``model.ts`` — a TorchScript archive (``torch.jit.load``, on the cpu: TorchScript
+  cannot be loaded onto the meta device). Plain ``torch.save`` pickles are refused: unpickling
+  runs arbitrary code.
+* ``model.pt2`` — a ``torch.export`` archive; its ``ExportedProgram.module()`` is analysed.
+
+Factories are called under ``with torch.device(device)`` (``meta`` by default) so that building a
+model takes no weight memory. Errors: a source that does not exist or does not give a module is
+:class:`~convcost.errors.InputError` (exit 2); a factory or import that raises is
+:class:`~convcost.errors.AnalysisError` (exit 3) carrying the first line of its message.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib
+import importlib.util
+import sys
+import zipfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+from convcost.errors import AnalysisError, Context, ConvcostError, InputError
+
+if TYPE_CHECKING:
+    import torch
+
+TORCHSCRIPT_SUFFIXES = frozenset({".pt", ".ts", ".pth", ".jit"})
+EXPORT_SUFFIXES = frozenset({".pt2"})
+
+
+def first_line(err: BaseException) -> str:
+    """``Type: first line of the message`` of an exception raised by user code."""
+    text = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {text[0]}" if text else type(err).__name__
+
+
+# ---------------------------------------------------------------- input shapes
+
+# dtype words accepted after ':' in an input spec -> torch dtype attribute names
+_DTYPES = {
+    "float32": "float32", "fp32": "float32", "float": "float32",
+    "float64": "float64", "fp64": "float64", "double": "float64",
+    "float16": "float16", "fp16": "float16", "half": "float16",
+    "bfloat16": "bfloat16", "bf16": "bfloat16",
+    "int64": "int64", "long": "int64",
+    "int32": "int32", "int": "int32",
+    "int16": "int16", "int8": "int8", "uint8": "uint8", "bool": "bool",
+}
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """One model input: its shape (batch first) and the name of its torch dtype."""
+
+    shape: tuple[int, ...]
+    dtype: str = "float32"
+
+    def torch_dtype(self) -> torch.dtype:
+        import torch
+
+        value = getattr(torch, self.dtype)
+        assert isinstance(value, torch.dtype)
+        return value
+
+
+def parse_dtype(text: str) -> str:
+    """A dtype word (``float32``, ``fp16``, ``int64``, ``long``, ``bool``, ...) -> its name."""
+    key = text.strip().lower().removeprefix("torch.")
+    if key not in _DTYPES:
+        allowed = ", ".join(sorted(set(_DTYPES.values())))
+        raise InputError(f"unknown dtype {text!r}; use one of {allowed}")
+    return _DTYPES[key]
+
+
+def parse_input_spec(text: str, *, dtype: str = "float32") -> tuple[InputSpec, ...]:
+    """Parse model inputs written as text.
+
+    Grammar: inputs separated by ``;``; each input is its sizes separated by ``,`` or ``x``
+    (batch first), optionally followed by ``:dtype``. ``dtype`` is the default for inputs
+    without one.
+
+    >>> parse_input_spec("1,3,224,224")
+    (InputSpec(shape=(1, 3, 224, 224), dtype='float32'),)
+    >>> parse_input_spec("1x128:int64; 1,128:bool")
+    (InputSpec(shape=(1, 128), dtype='int64'), InputSpec(shape=(1, 128), dtype='bool'))
+    """
+    default = parse_dtype(dtype)
+    parts = [p.strip() for p in text.split(";")]
+    if not text.strip() or any(not p for p in parts):
+        raise InputError(f"empty input shape in {text!r}; write sizes like 1,3,224,224")
+    specs = []
+    for part in parts:
+        sizes, sep, word = part.partition(":")
+        kind = parse_dtype(word) if sep else default
+        items = [s.strip() for s in sizes.replace("x", ",").replace("X", ",").split(",")]
+        try:
+            shape = tuple(int(s) for s in items)
+        except ValueError:
+            raise InputError(
+                f"input shape {part!r} must be integers separated by commas, e.g. 1,3,224,224"
+            ) from None
+        if any(s < 1 for s in shape):
+            raise InputError(f"input shape {part!r} must hold sizes >= 1")
+        specs.append(InputSpec(shape, kind))
+    return tuple(specs)
+
+
+def as_input_specs(
+    value: str | Sequence[int] | Sequence[Sequence[int]] | Sequence[InputSpec] | InputSpec,
+    *,
+    dtype: str = "float32",
+) -> tuple[InputSpec, ...]:
+    """Accept a spec string, one shape, several shapes or InputSpecs."""
+    if isinstance(value, str):
+        return parse_input_spec(value, dtype=dtype)
+    if isinstance(value, InputSpec):
+        return (value,)
+    items = list(value)
+    if not items:
+        raise InputError("no input shape given")
+    default = parse_dtype(dtype)
+    if all(isinstance(v, int) and not isinstance(v, bool) for v in items):
+        shape = tuple(int(v) for v in items if isinstance(v, int))
+        if any(s < 1 for s in shape):
+            raise InputError(f"input shape {list(shape)} must hold sizes >= 1")
+        return (InputSpec(shape, default),)
+    out = []
+    for v in items:
+        if isinstance(v, InputSpec):
+            out.append(v)
+        elif isinstance(v, Sequence) and all(isinstance(s, int) for s in v):
+            out.extend(as_input_specs(tuple(v), dtype=dtype))
+        else:
+            raise InputError(f"cannot read an input shape from {v!r}")
+    return tuple(out)
+
+
+# ---------------------------------------------------------------- sources
+
+
+def _split_source(source: str) -> tuple[str, str | None]:
+    """``target:name`` -> (target, name); a Windows drive colon is not a separator."""
+    target, sep, name = source.rpartition(":")
+    if not sep or not target or (len(target) == 1 and name[:1] in ("\\", "/")):
+        return source, None
+    return target, name
+
+
+def _import_file(path: Path) -> ModuleType:
+    digest = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:12]
+    mod_name = f"_convcost_user_{path.stem}_{digest}"
+    spec = importlib.util.spec_from_file_location(mod_name, path)
+    if spec is None or spec.loader is None:
+        raise InputError(f"cannot load {path} as a Python module", Context(file=str(path)))
+    module = importlib.util.module_from_spec(spec)
+    folder = str(path.resolve().parent)
+    sys.modules[mod_name] = module  # dataclasses and pickling look the module up here
+    sys.path.insert(0, folder)  # so that the file can import its neighbours
+    try:
+        spec.loader.exec_module(module)
+    except KeyboardInterrupt:
+        sys.modules.pop(mod_name, None)
+        raise
+    except BaseException as err:  # SystemExit too: a script that exits on import
+        sys.modules.pop(mod_name, None)
+        raise AnalysisError(
+            f"importing the file failed: {first_line(err)}", Context(file=str(path))
+        ) from err
+    finally:
+        with contextlib.suppress(ValueError):
+            sys.path.remove(folder)
+    return module
+
+
+def _import_module(name: str) -> ModuleType:
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as err:
+        missing = err.name or ""
+        if missing and (name == missing or name.startswith(missing + ".")):
+            raise InputError(f"no Python module named {missing!r} (from {name!r})") from err
+        raise AnalysisError(f"importing {name!r} failed: {first_line(err)}") from err
+    except Exception as err:
+        raise AnalysisError(f"importing {name!r} failed: {first_line(err)}") from err
+
+
+def _lookup(module: ModuleType, dotted: str, where: str) -> Any:
+    obj: Any = module
+    for part in dotted.split("."):
+        if not part.isidentifier():
+            raise InputError(f"{dotted!r} is not a Python name (in {where})")
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise InputError(f"{where} has no attribute {dotted!r}") from None
+        except Exception as err:
+            raise AnalysisError(
+                f"reading {dotted!r} from {where} failed: {first_line(err)}"
+            ) from err
+    return obj
+
+
+def _build(obj: Any, what: str, kwargs: Mapping[str, Any], device: str) -> torch.nn.Module:
+    import torch
+
+    if isinstance(obj, torch.nn.Module):
+        if kwargs:
+            raise InputError(f"{what} is a module instance; it takes no kwargs")
+        return obj
+    if not callable(obj):
+        raise InputError(f"{what} is a {type(obj).__name__}, not a factory or nn.Module class")
+    try:
+        with torch.device(device):
+            model = obj(**kwargs)
+    except ConvcostError:
+        raise
+    except TypeError as err:
+        raise AnalysisError(f"calling {what} failed: {first_line(err)}") from err
+    except Exception as err:
+        raise AnalysisError(f"{what} raised {first_line(err)}") from err
+    if not isinstance(model, torch.nn.Module):
+        raise InputError(f"{what} returned a {type(model).__name__}, not a torch.nn.Module")
+    return model
+
+
+def _load_torchscript(path: Path) -> torch.nn.Module:
+    import torch
+
+    try:
+        model = torch.jit.load(str(path), map_location="cpu")
+    except Exception as err:
+        if zipfile.is_zipfile(path):
+            raise InputError(
+                f"{path} is not a TorchScript archive ({first_line(err)}); a torch.save pickle is "
+                "not loaded (unpickling runs code): save with torch.jit.save or torch.export",
+                Context(file=str(path)),
+            ) from err
+        raise InputError(f"{path} is not a TorchScript archive: {first_line(err)}",
+                         Context(file=str(path))) from err
+    assert isinstance(model, torch.nn.Module)
+    return model
+
+
+def _load_export(path: Path) -> torch.nn.Module:
+    import torch
+
+    try:
+        program = torch.export.load(str(path))  # type: ignore[no-untyped-call]
+    except Exception as err:
+        raise InputError(f"{path} is not a torch.export archive: {first_line(err)}",
+                         Context(file=str(path))) from err
+    try:
+        module = program.module()
+    except Exception as err:
+        raise AnalysisError(f"{path}: cannot build a module from the exported program: "
+                            f"{first_line(err)}", Context(file=str(path))) from err
+    assert isinstance(module, torch.nn.Module)
+    return module
+
+
+def load_model(
+    source: str, *, kwargs: Mapping[str, Any] | None = None, device: str = "meta"
+) -> torch.nn.Module:
+    """Load or build the model named by ``source`` (see the module docstring for the forms)."""
+    try:
+        return _load_model(source, dict(kwargs or {}), device)
+    except ConvcostError:
+        raise
+    except Exception as err:  # a bug or an unexpected failure: still one clean error
+        raise AnalysisError(f"loading {source!r} failed: {first_line(err)}") from err
+
+
+def _load_model(source: str, kwargs: dict[str, Any], device: str) -> torch.nn.Module:
+    import torch
+
+    try:
+        torch.device(device)
+    except (RuntimeError, TypeError):
+        raise InputError(f"unknown device {device!r}") from None
+    source = source.strip()
+    if not source:
+        raise InputError("no model source given; write package.module:factory or file.py:Name")
+    target, name = _split_source(source)
+    path = Path(target)
+    if name is None:
+        suffix = path.suffix.lower()
+        if suffix in TORCHSCRIPT_SUFFIXES | EXPORT_SUFFIXES or path.exists():
+            if not path.is_file():
+                raise InputError(f"no such file: {target}", Context(file=target))
+            if kwargs:
+                raise InputError("kwargs apply only to a factory (module:factory)")
+            if suffix in EXPORT_SUFFIXES:
+                return _load_export(path)
+            if suffix in TORCHSCRIPT_SUFFIXES:
+                return _load_torchscript(path)
+            raise InputError(f"{target}: name the model inside it as {target}:Name",
+                             Context(file=target))
+        raise InputError(
+            f"model source {source!r} needs a name: package.module:factory or file.py:Name"
+        )
+    if not name:
+        raise InputError(f"model source {source!r} has an empty name after ':'")
+    if target.endswith(".py") or "/" in target or "\\" in target:
+        if not path.is_file():
+            raise InputError(f"no such file: {target}", Context(file=target))
+        module = _import_file(path)
+        where = str(path)
+    else:
+        module = _import_module(target)
+        where = f"module {target!r}"
+    obj = _lookup(module, name, where)
+    return _build(obj, f"{source}", kwargs, device)
