@@ -8,6 +8,7 @@ turns them into one line on stderr and maps them to an exit code (see DESIGN: 2 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ class ConvcostError(Exception):
     def within(self, **where: str | int | None) -> ConvcostError:
         """The same error with more context; context already set wins (it is more precise)."""
         current = self.context
-        merged = {k: v for k, v in where.items() if getattr(current, k) is None}
+        merged: dict[str, Any] = {k: v for k, v in where.items() if getattr(current, k) is None}
         err = replace(self, context=replace(current, **merged))
         err.__cause__ = self.__cause__
         return err

@@ -9,8 +9,8 @@ from convcost.core.convention import CONVENTION, Convention
 from convcost.core.cost import FLOPS_PER_MAC, Cost, numel
 from convcost.core.dtypes import DType
 from convcost.core.ops import (
-    ActivationFn,
     Activation,
+    ActivationFn,
     AdaptivePool,
     Add,
     BatchNorm,

@@ -23,6 +23,13 @@ class Convention:
     def to_dict(self) -> dict[str, str]:
         return asdict(self)
 
+    def short(self) -> str:
+        return (
+            "MACs: multiply-adds of conv, linear, matmul, attention · FLOPs = 2×MACs · "
+            "bias, norm, activation, pooling, adds are 'other ops' · params: unique "
+            "(weights: conv + linear weight tensors) · bytes: activations in + out + params"
+        )
+
     def footer(self) -> str:
         return (
             f"Convention: MACs = {self.macs}; FLOPs = {self.flops}; "

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from convcost.core.cost import Cost, numel
 from convcost.core.ops import (
-    ActivationFn,
     Activation,
+    ActivationFn,
     AdaptivePool,
     Add,
     BatchNorm,

@@ -34,7 +34,9 @@ def is_separable_pair(dw: Conv, pw: Conv) -> bool:
 def to_separable(conv: Conv, depth_multiplier: int = 1) -> tuple[Conv, Conv]:
     """Depthwise (k×k, same stride/padding/dilation) then pointwise (1×1) replacing ``conv``."""
     if conv.transposed or conv.groups != 1:
-        raise InputError("only a standard (groups=1, not transposed) convolution has a separable form")
+        raise InputError(
+            "only a standard (groups=1, not transposed) convolution has a separable form"
+        )
     if depth_multiplier < 1:
         raise InputError(f"depth multiplier must be >= 1, got {depth_multiplier}")
     mid = conv.in_channels * depth_multiplier

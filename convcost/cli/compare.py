@@ -1,0 +1,92 @@
+"""`convcost compare`: one standard convolution against its depthwise-separable form."""
+
+from __future__ import annotations
+
+import typer
+
+from convcost.cli import console, parse
+from convcost.cli.app import app
+from convcost.core.ops import Conv
+from convcost.core.rewrite import compare as compare_conv
+from convcost.errors import AnalysisError, Context, ConvcostError, InputError
+from convcost.report.formats import Format, to_json
+
+EXAMPLE = """[b]Examples[/b]
+
+  convcost compare --kernel 3 --in 512 --out 512 --size 14    [dim]# the paper's Table 3[/dim]
+
+  convcost compare -k 3 --in 32 --out 64 --size 112 --stride 2 --format json
+"""
+
+
+@app.command(epilog=EXAMPLE)
+def compare(
+    kernel: int = typer.Option(3, "--kernel", "-k", help="Kernel size D_K."),
+    in_channels: int = typer.Option(..., "--in", help="Input channels M."),
+    out_channels: int = typer.Option(..., "--out", help="Output channels N."),
+    size: str | None = typer.Option(
+        None, "--size", "-s", metavar="H|HxW",
+        help="Input spatial size. Without it, costs are per output position.",
+    ),
+    stride: int = typer.Option(1, "--stride", help="Stride of the conv and the depthwise half."),
+    padding: str = typer.Option("same", "--padding", help="An integer, 'same' or 'valid'."),
+    dilation: int = typer.Option(1, "--dilation", help="Dilation of the kernel."),
+    bias: bool = typer.Option(False, "--bias/--no-bias", help="Give every conv a bias."),
+    depth_multiplier: int = typer.Option(
+        1, "--depth-multiplier", help="Depthwise outputs per input channel."
+    ),
+    batch: int = typer.Option(1, "--batch", help="Batch size."),
+    dims: int = typer.Option(2, "--dims", help="Spatial dimensions: 1, 2 or 3."),
+    dtype: str = typer.Option("float32", "--dtype", help="Element type for memory traffic."),
+    fmt: Format = typer.Option(Format.TABLE, "--format", "-f", help="Output format."),
+    reference: bool = typer.Option(
+        True, "--reference/--no-reference", help="Count the real torch layers with fvcore too."
+    ),
+) -> None:
+    """Compare a standard convolution with its depthwise-separable form (dw + pw)."""
+    from convcost.report import compare as report
+
+    parse.choice("--dims", dims, (1, 2, 3))
+    for flag, value in (("--kernel", kernel), ("--in", in_channels), ("--out", out_channels),
+                        ("--stride", stride), ("--dilation", dilation),
+                        ("--depth-multiplier", depth_multiplier), ("--batch", batch)):
+        parse.positive(flag, value)
+    pad = parse.padding("--padding", padding)
+    elem = parse.dtype("--dtype", dtype)
+    try:
+        op = Conv.make(in_channels, out_channels, kernel, dims=dims, stride=stride,
+                       padding=pad, dilation=dilation, bias=bias)
+    except InputError as e:
+        raise e.within(flag="--padding" if "padding" in e.message else "--kernel") from None
+    if size is None:
+        # the smallest input that gives one output per dimension
+        spatial = tuple(max(1, dl * (k - 1) + 1 - lo - hi)
+                        for k, dl, (lo, hi) in zip(op.kernel, op.dilation, op.padding,
+                                                   strict=True))
+    else:
+        spatial = parse.size("--size", size, dims)
+    shape = (batch, in_channels, *spatial)
+    try:
+        comparison = compare_conv(op, shape, depth_multiplier=depth_multiplier, dtype=elem)
+    except ConvcostError as e:
+        raise e.within(flag="--kernel/--size") from None
+
+    result = report.CompareReport(comparison, per_position=size is None)
+    if reference:
+        from convcost.reference.layers import compare_reference
+
+        try:
+            with console.status("Counting the real layers with fvcore…"):
+                agreement = compare_reference(comparison)
+            result = report.CompareReport(comparison, size is None, agreement)
+        except AnalysisError as e:
+            raise AnalysisError(e.message, Context(flag="--reference")) from e
+
+    if fmt is Format.JSON:
+        console.print_data(to_json(report.to_dict(result)))
+    elif fmt is Format.CSV:
+        console.print_data(report.to_csv_text(result))
+    elif fmt is Format.MARKDOWN:
+        console.print_data(report.to_markdown_text(result))
+    else:
+        console.print_table(report.to_table(result))

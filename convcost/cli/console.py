@@ -1,0 +1,58 @@
+"""Where output goes: data to stdout, diagnostics (errors, notes, progress) to stderr.
+
+Consoles are made per call so that test runners that swap sys.stdout see the output. Rich
+honours NO_COLOR and FORCE_COLOR by itself.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from rich.console import Console, RenderableType
+
+PIPE_WIDTH = 120
+"""Width of tables written to a file or pipe (Rich would use 80), unless COLUMNS says."""
+
+
+def _width() -> int | None:
+    cols = os.environ.get("COLUMNS")
+    return int(cols) if cols and cols.isdigit() else None
+
+
+def out() -> Console:
+    console = Console(file=sys.stdout, width=_width(), highlight=False, soft_wrap=False)
+    if not console.is_terminal and _width() is None:
+        console.width = PIPE_WIDTH
+    return console
+
+
+def err() -> Console:
+    return Console(file=sys.stderr, width=_width(), highlight=False)
+
+
+def print_data(text: str) -> None:
+    """Machine-readable text (JSON, CSV, Markdown) exactly as given."""
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+def print_table(renderable: RenderableType) -> None:
+    out().print(renderable)
+
+
+def note(message: str) -> None:
+    err().print(message, style="yellow", markup=False, highlight=False)
+
+
+@contextmanager
+def status(message: str) -> Iterator[None]:
+    """A spinner on stderr for long work; silent when stderr is not a terminal."""
+    console = err()
+    if not console.is_terminal:
+        yield
+        return
+    with console.status(message, spinner="dots"):
+        yield

@@ -1,0 +1,71 @@
+"""Hold our count against a reference's and say why they differ.
+
+fvcore and torch's counter both count convolutions and matrix products as multiply-adds, like
+us; fvcore also puts batch-norm, adaptive pooling and upsampling into the same total. A
+difference that those extra operators explain exactly is *explained*, not a disagreement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+# operators whose counts are multiply-adds in both references
+MAC_OPERATORS = frozenset({
+    "conv", "convolution", "_convolution", "conv1d", "conv2d", "conv3d",
+    "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
+    "linear", "addmm", "mm", "bmm", "baddbmm", "matmul", "einsum",
+    "scaled_dot_product_attention", "_scaled_dot_product_flash_attention",
+    "_scaled_dot_product_efficient_attention", "_scaled_dot_product_cudnn_attention",
+    "_scaled_dot_product_flash_attention_for_cpu", "_flash_attention_forward",
+    "_efficient_attention_forward",
+})
+
+
+class Status(StrEnum):
+    AGREE = "agree"
+    EXPLAINED = "explained"
+    DIFFER = "differ"
+
+
+@dataclass(frozen=True)
+class Agreement:
+    tool: str
+    ours: int
+    theirs: int
+    status: Status
+    reason: str = ""
+
+    @property
+    def mark(self) -> str:
+        return {Status.AGREE: "✓", Status.EXPLAINED: "≈", Status.DIFFER: "✗"}[self.status]
+
+
+def reconcile(
+    tool: str,
+    ours_macs: int,
+    theirs_by_operator: Mapping[str, int],
+    *,
+    unsupported: Mapping[str, int] | None = None,
+) -> Agreement:
+    theirs = sum(theirs_by_operator.values())
+    skipped = ""
+    if unsupported:
+        names = ", ".join(sorted(op.removeprefix("aten::") for op in unsupported))
+        skipped = f"; {tool} skips {names}"
+    if theirs == ours_macs:
+        return Agreement(tool, ours_macs, theirs, Status.AGREE, skipped.removeprefix("; "))
+    macs_part = sum(n for op, n in theirs_by_operator.items() if op in MAC_OPERATORS)
+    extras = {op: n for op, n in theirs_by_operator.items() if op not in MAC_OPERATORS and n}
+    if macs_part == ours_macs and extras:
+        listed = ", ".join(f"{op} (+{n:,})" for op, n in sorted(extras.items()))
+        return Agreement(
+            tool, ours_macs, theirs, Status.EXPLAINED,
+            f"MACs agree; {tool} also counts {listed}{skipped}",
+        )
+    diff = theirs - ours_macs
+    why = f"{tool} counts {diff:+,} multiply-adds"
+    if extras:
+        why += " (incl. " + ", ".join(f"{op} {n:,}" for op, n in sorted(extras.items())) + ")"
+    return Agreement(tool, ours_macs, theirs, Status.DIFFER, why + skipped)
