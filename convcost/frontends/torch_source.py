@@ -239,7 +239,7 @@ def _load_torchscript(path: Path) -> torch.nn.Module:
     import torch
 
     try:
-        model = torch.jit.load(str(path), map_location="cpu")
+        model = torch.jit.load(str(path), map_location="cpu")  # type: ignore[no-untyped-call]
     except Exception as err:
         if zipfile.is_zipfile(path):
             raise InputError(
@@ -257,7 +257,7 @@ def _load_export(path: Path) -> torch.nn.Module:
     import torch
 
     try:
-        program = torch.export.load(str(path))  # type: ignore[no-untyped-call]
+        program = torch.export.load(str(path))
     except Exception as err:
         raise InputError(f"{path} is not a torch.export archive: {first_line(err)}",
                          Context(file=str(path))) from err
