@@ -8,7 +8,7 @@ whose ``named_modules()`` name is ``".".join(record.path)``; parameters add up t
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from convcost.core.ops import (
     Activation,
@@ -82,14 +82,16 @@ def _leaf(node: LayerNode, rank: int) -> nn.Module:
     op = node.op
     if isinstance(op, Conv):
         dims = op.dims
-        common = {"in_channels": op.in_channels, "out_channels": op.out_channels,
+        common: dict[str, Any] = {"in_channels": op.in_channels, "out_channels": op.out_channels,
                   "kernel_size": op.kernel, "stride": op.stride, "dilation": op.dilation,
                   "groups": op.groups, "bias": op.bias}
         sym = op.symmetric_padding
         if op.transposed:
             assert sym is not None
             cls = {1: nn.ConvTranspose1d, 2: nn.ConvTranspose2d, 3: nn.ConvTranspose3d}[dims]
-            return cls(padding=sym, output_padding=op.output_padding, **common)  # type: ignore[arg-type]
+            common.update(padding=sym, output_padding=op.output_padding)
+            tconv: nn.Module = cls(**common)
+            return tconv
         if sym is None:
             return ym.padded_conv(dims, op.padding, **common)
         conv_cls = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}[dims]
@@ -111,15 +113,16 @@ def _leaf(node: LayerNode, rank: int) -> nn.Module:
             mx = {1: nn.MaxPool1d, 2: nn.MaxPool2d, 3: nn.MaxPool3d}[dims]
             return mx(op.kernel, op.stride, op.padding, ceil_mode=op.ceil_mode)
         avg = {1: nn.AvgPool1d, 2: nn.AvgPool2d, 3: nn.AvgPool3d}[dims]
-        return avg(op.kernel, op.stride, op.padding, ceil_mode=op.ceil_mode)  # type: ignore[arg-type]
+        pool: nn.Module = avg(op.kernel, op.stride, op.padding, ceil_mode=op.ceil_mode)
+        return pool
     if isinstance(op, GlobalPool | AdaptivePool):
         dims = rank - 1
         size = (1,) * dims if isinstance(op, GlobalPool) else op.output_size
         if op.mode is PoolMode.MAX:
             amx = {1: nn.AdaptiveMaxPool1d, 2: nn.AdaptiveMaxPool2d, 3: nn.AdaptiveMaxPool3d}
-            return amx[dims](size)  # type: ignore[arg-type]
+            return amx[dims](size)
         aavg = {1: nn.AdaptiveAvgPool1d, 2: nn.AdaptiveAvgPool2d, 3: nn.AdaptiveAvgPool3d}
-        return aavg[dims](size)  # type: ignore[arg-type]
+        return aavg[dims](size)
     if isinstance(op, Flatten):
         return nn.Flatten(op.start_dim)
     if isinstance(op, Dropout):

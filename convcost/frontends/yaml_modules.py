@@ -92,21 +92,24 @@ class PaddedConv1d(nn.Conv1d):
     pads: tuple[int, ...] = ()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self._conv_forward(F.pad(x, self.pads), self.weight, self.bias)
+        out: torch.Tensor = self._conv_forward(F.pad(x, self.pads), self.weight, self.bias)
+        return out
 
 
 class PaddedConv2d(nn.Conv2d):
     pads: tuple[int, ...] = ()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self._conv_forward(F.pad(x, self.pads), self.weight, self.bias)
+        out: torch.Tensor = self._conv_forward(F.pad(x, self.pads), self.weight, self.bias)
+        return out
 
 
 class PaddedConv3d(nn.Conv3d):
     pads: tuple[int, ...] = ()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self._conv_forward(F.pad(x, self.pads), self.weight, self.bias)
+        out: torch.Tensor = self._conv_forward(F.pad(x, self.pads), self.weight, self.bias)
+        return out
 
 
 PADDED: dict[int, type[PaddedConv1d] | type[PaddedConv2d] | type[PaddedConv3d]] = {

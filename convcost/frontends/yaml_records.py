@@ -12,8 +12,8 @@ from convcost.core.analysis import Analysis, Variant, analyze_records
 from convcost.core.ops import Shape
 from convcost.core.records import LayerRecord
 from convcost.core.registry import cost_of
-from convcost.errors import ConvcostError, Context, InputError
-from convcost.frontends.yaml_spec import GroupNode, LayerNode, ModelSpec, ParallelNode, SpecNode
+from convcost.errors import Context, ConvcostError, InputError
+from convcost.frontends.yaml_spec import GroupNode, LayerNode, ModelSpec, SpecNode
 
 __all__ = ["analyze_spec", "records_from_spec"]
 

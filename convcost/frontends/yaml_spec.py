@@ -38,7 +38,7 @@ from convcost.core.ops import (
     Shape,
 )
 from convcost.core.registry import cost_of
-from convcost.errors import ConvcostError, Context, InputError
+from convcost.errors import Context, ConvcostError, InputError
 from convcost.frontends.yaml_expr import ExprError, Number, evaluate, names_in
 from convcost.frontends.yaml_nodes import (
     Pos,
