@@ -122,6 +122,7 @@ class ModelSpec:
 MAX_REPEAT = 10_000
 MAX_LAYERS = 100_000
 MAX_SIZE = 10**9
+MAX_DEPTH = 64
 
 _COMMON = ("name", "repeat")
 _CONV_POST = ("norm", "activation")
@@ -297,10 +298,11 @@ class _Compiler:
         if node is None:
             raise self.err(o.pos, o.key, f"{o.kind} needs 'out' (output channels)")
         v, used_in = self.number(node, o.sub("out"), in_ch)
+        c = self.check_int(v, node.pos, o.sub("out"), "out channels", 1)
         scale = self.boolean(o, "scale", scale_default)
         if scale and not used_in and (self.width_mult != 1.0 or self.divisor != 1):
-            v = make_divisible(float(v) * self.width_mult, self.divisor)
-        return self.check_int(v, node.pos, o.sub("out"), "out channels", 1)
+            c = make_divisible(c * self.width_mult, self.divisor)
+        return self.check_int(c, node.pos, o.sub("out"), "out channels", 1)
 
     def padding(self, o: _Opts, dims: int, kernel: tuple[int, ...], dilation: tuple[int, ...],
                 in_ch: int) -> int | tuple[int, ...] | str:
@@ -340,6 +342,8 @@ class _Compiler:
             raise self.err(node.pos, key, f"expected a list of layers, got {_describe(node)}")
         if not node.items and not allow_empty:
             raise self.err(node.pos, key, "the list of layers is empty")
+        if key.count("[") > MAX_DEPTH:
+            raise self.err(node.pos, key, f"layers nested more than {MAX_DEPTH} deep")
         items = [self.split(item, f"{key}[{i}]") for i, item in enumerate(node.items)]
         # explicit names first, so auto names never take them
         taken: dict[str, str] = {}
