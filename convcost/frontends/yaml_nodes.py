@@ -167,7 +167,16 @@ def read_yaml(text: str, file: str) -> YNode:
     if not text.strip():
         raise error(file, Pos(1, 1), "<document>", "empty file: expected a mapping with "
                     "'name', 'input' and 'layers'")
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)
+    except yaml.YAMLError as exc:  # the reader refuses control characters up front
+        pos = getattr(exc, "position", None)
+        at = None
+        if isinstance(pos, int):
+            before = text[:pos]
+            at = Pos(before.count("\n") + 1, pos - (before.rfind("\n") + 1) + 1)
+        raise error(file, at, "<document>", f"YAML syntax error: {exc}".replace(
+            '\n  in "<unicode string>"', "")) from None
     try:
         try:
             node = loader.get_single_node()
