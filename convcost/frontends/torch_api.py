@@ -88,3 +88,89 @@ def analyze_model(
         "input_dtypes": [s.dtype for s in specs],
     }
     return replace(analysis, extra=extra)
+
+
+MAX_REFERENCE_WEIGHT_BYTES = 4 << 30
+"""A reference count runs a real model on the cpu; past this many bytes of weights it is
+skipped with a note."""
+
+
+def analyze_torch(source: Any, opts: Any) -> tuple[Analysis, dict[str, Any], list[str]]:
+    """Adapter for ``convcost.api``: (analysis, reference agreements by tool, notes).
+
+    ``opts`` is ``convcost.api.Options`` (read by attribute: inputs, dtype, rewrite_as,
+    reference, kwargs, depth). References (fvcore, torch's FlopCounterMode) need real weights:
+    a meta model given as a source string is built again on the cpu for them when its weights
+    fit in :data:`MAX_REFERENCE_WEIGHT_BYTES`; otherwise they are skipped with a note.
+    """
+    from torch import nn
+
+    from convcost.frontends.torch_source import load_model
+
+    if not opts.inputs:
+        raise InputError("a torch model needs an input shape, e.g. --input-shape 1,3,224,224")
+    model = source if isinstance(source, nn.Module) else load_model(
+        str(source), kwargs=opts.kwargs
+    )
+    dtype = str(opts.dtype)
+    analysis = analyze_model(
+        model, list(opts.inputs), dtype=dtype, rewrite_as=Variant(opts.rewrite_as),
+        name=source if isinstance(source, str) else None,
+    )
+    notes: list[str] = []
+    reference: dict[str, Any] = {}
+    if not opts.reference:
+        return analysis, reference, notes
+    if analysis.rewritten_as is not Variant.AS_WRITTEN:
+        notes.append(f"reference skipped: it counts the network as written, and --as "
+                     f"{analysis.rewritten_as} rewrote it")
+        return analysis, reference, notes
+    real = _real_model(source, model, opts, analysis, notes)
+    if real is not None:
+        reference = _references(real, opts, analysis, notes)
+    return analysis, reference, notes
+
+
+def _real_model(
+    source: Any, model: nn.Module, opts: Any, analysis: Analysis, notes: list[str]
+) -> nn.Module | None:
+    from convcost.frontends.torch_source import load_model
+    from convcost.frontends.torch_walk import _is_meta
+
+    if not _is_meta(model) or not any(True for _ in model.parameters()):
+        return model
+    weight_bytes = int(analysis.extra.get("params_unique", 0) or 0) * 4  # type: ignore[call-overload]
+    if not isinstance(source, str):
+        notes.append("reference skipped: the model is on the meta device (it has no weights)")
+        return None
+    if weight_bytes > MAX_REFERENCE_WEIGHT_BYTES:
+        notes.append("reference skipped: the model's weights would not fit in memory")
+        return None
+    return load_model(source, kwargs=opts.kwargs, device="cpu")
+
+
+def _references(
+    model: nn.Module, opts: Any, analysis: Analysis, notes: list[str]
+) -> dict[str, Any]:
+    import torch
+
+    from convcost.errors import AnalysisError, ConvcostError
+    from convcost.frontends.torch_source import first_line
+    from convcost.frontends.torch_walk import _eval_mode, model_device
+    from convcost.reference.model import agreement_for, count_module
+    from convcost.report.analysis import lines_of
+
+    device = model_device(model) or torch.device("cpu")
+    inputs = [torch.zeros(s.shape, dtype=s.torch_dtype(), device=device) for s in opts.inputs]
+    names = [(line.name, line.cost.macs) for line in lines_of(analysis, opts.depth)]
+    out: dict[str, Any] = {}
+    for tool in opts.reference:
+        try:
+            with _eval_mode(model), torch.no_grad():
+                count = count_module(tool, model, inputs)
+        except ConvcostError:
+            raise
+        except Exception as err:
+            raise AnalysisError(f"the {tool} reference failed: {first_line(err)}") from err
+        out[str(tool)] = agreement_for(tool, count, analysis, names)
+    return out
