@@ -24,6 +24,7 @@ import hashlib
 import importlib
 import importlib.util
 import sys
+import warnings
 import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -239,7 +240,9 @@ def _load_torchscript(path: Path) -> torch.nn.Module:
     import torch
 
     try:
-        model = torch.jit.load(str(path), map_location="cpu")  # type: ignore[no-untyped-call]
+        with warnings.catch_warnings():  # torch 2.x warns that TorchScript is deprecated
+            warnings.simplefilter("ignore", FutureWarning)
+            model = torch.jit.load(str(path), map_location="cpu")  # type: ignore[no-untyped-call]
     except Exception as err:
         if zipfile.is_zipfile(path):
             raise InputError(

@@ -894,7 +894,7 @@ def _module_hooks(walker: _Walker) -> Iterator[None]:
 
     pre = register_module_forward_pre_hook(walker.pre_hook)
     try:
-        post = register_module_forward_hook(walker.post_hook, always_call=True)
+        post = register_module_forward_hook(walker.post_hook)
     except BaseException:
         pre.remove()
         raise
@@ -996,8 +996,11 @@ def walk(
             raise
         except Exception as err:
             shown = ", ".join(str(list(s)) for s in shapes)
-            raise AnalysisError(f"the model's forward failed on input {shown}: {_first(err)}") \
-                from err
+            where = walker.stack[-1].fqn
+            inside = f" in module {where!r}" if where else ""
+            raise AnalysisError(
+                f"the model's forward failed{inside} on input {shown}: {_first(err)}"
+            ) from err
     records, uncounted = walker.finish()
     names = dict(model.named_parameters())
     uncovered = tuple(n for n, p in names.items() if id(p) not in walker.used_params)

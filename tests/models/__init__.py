@@ -1,0 +1,1 @@
+"""Torch models written for the tests (plain torch, no torchvision)."""
