@@ -3,3 +3,18 @@
 from __future__ import annotations
 
 __version__ = "0.1.0"
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from convcost.report.analysis import ModelReport
+
+
+def analyze(model_or_path: Any, **options: Any) -> ModelReport:
+    """Analyse a model or a YAML description; see :func:`convcost.api.analyze`."""
+    from convcost.api import analyze as _analyze
+
+    return _analyze(model_or_path, **options)
+
+
+__all__ = ["__version__", "analyze"]

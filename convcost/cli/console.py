@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from rich.console import Console, RenderableType
 
@@ -56,3 +57,33 @@ def status(message: str) -> Iterator[None]:
         return
     with console.status(message, spinner="dots"):
         yield
+
+
+def export(renderable: RenderableType, path: Path) -> None:
+    """Save a rendered report as SVG or HTML (Rich's own export)."""
+    from convcost.errors import Context, InputError
+
+    recorder = Console(record=True, width=_width() or 160, file=open(os.devnull, "w"))  # noqa: SIM115
+    recorder.print(renderable)
+    try:
+        if path.suffix.lower() == ".svg":
+            recorder.save_svg(str(path), title="convcost")
+        else:
+            recorder.save_html(str(path))
+    except OSError as e:
+        raise InputError(f"cannot write {path}: {e.strerror}", Context(flag="--export")) from None
+
+
+@contextmanager
+def progress(message: str, total: int) -> Iterator[Callable[[], None]]:
+    """A progress bar on stderr; yields the function that advances it by one."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    console = err()
+    if not console.is_terminal:
+        yield lambda: None
+        return
+    with Progress(TextColumn(message), BarColumn(), MofNCompleteColumn(), console=console,
+                  transient=True) as bar:
+        task = bar.add_task(message, total=total)
+        yield lambda: bar.advance(task)

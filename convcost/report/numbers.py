@@ -37,3 +37,13 @@ def times(value: float) -> str:
 
 def shape(dims: tuple[int, ...] | list[int]) -> str:
     return "×".join(str(d) for d in dims)
+
+
+_SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def compact_shape(dims: tuple[int, ...] | list[int]) -> str:
+    """Channels first, equal spatial sizes folded: (32, 112, 112) -> '32×112²'."""
+    if len(dims) >= 3 and len(set(dims[1:])) == 1:
+        return f"{dims[0]}×{dims[1]}" + str(len(dims) - 1).translate(_SUPERSCRIPT)
+    return shape(dims)

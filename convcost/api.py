@@ -1,0 +1,192 @@
+"""The Python API: ``convcost.analyze(model_or_path, input_shape=...)``.
+
+One entry for every source: a YAML description (``.yaml``/``.yml``), a torch source
+(``package.module:factory``, ``file.py:Name``, TorchScript, ``.pt2``) or an ``nn.Module``.
+The source's form decides the front-end; the core and the report are the same for all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from convcost.core.analysis import Analysis, Variant, analyze_records
+from convcost.core.dtypes import DType
+from convcost.errors import Context, InputError, UncountedOpsError
+from convcost.reference.counts import Tool
+from convcost.report.analysis import ModelReport, lines_of
+
+YAML_SUFFIXES = (".yaml", ".yml")
+# A reference count runs the real model on the CPU; past this many bytes of weights it is
+# skipped with a note rather than risking the machine's memory.
+MAX_REFERENCE_WEIGHT_BYTES = 4 << 30
+
+
+@dataclass(frozen=True)
+class Options:
+    inputs: tuple[Any, ...] = ()
+    """torch inputs as ``InputSpec`` (shape with batch, dtype); YAML carries its own."""
+    dtype: DType = DType.FLOAT32
+    batch: int = 1
+    width_mult: float = 1.0
+    resolution: int | None = None
+    rewrite_as: Variant = Variant.AS_WRITTEN
+    reference: tuple[Tool, ...] = ()
+    kwargs: dict[str, Any] | None = None
+    depth: int | None = None
+    strict: bool = False
+
+
+def is_yaml(source: object) -> bool:
+    return isinstance(source, str | Path) and str(source).lower().endswith(YAML_SUFFIXES)
+
+
+def analyze(
+    model_or_path: Any,
+    *,
+    input_shape: Sequence[int] | None = None,
+    input_shapes: Sequence[Sequence[int]] | None = None,
+    dtype: DType | str = DType.FLOAT32,
+    batch: int = 1,
+    width_mult: float = 1.0,
+    resolution: int | None = None,
+    rewrite_as: Variant | str = Variant.AS_WRITTEN,
+    reference: Sequence[Tool | str] = (),
+    kwargs: dict[str, Any] | None = None,
+    depth: int | None = None,
+    strict: bool = False,
+) -> ModelReport:
+    """Analyse a model; returns a report with ``totals``, ``layers``, ``to_dict()``, ``to_json()``.
+
+    ``input_shape`` includes the batch dimension for torch models (``(1, 3, 224, 224)``); a YAML
+    description carries its own input shape.
+    """
+    from convcost.frontends.torch_source import as_input_specs
+
+    elem = dtype if isinstance(dtype, DType) else DType.parse(dtype)
+    shapes: list[Sequence[int]] = list(input_shapes or ([input_shape] if input_shape else []))
+    specs = tuple(spec for s in shapes for spec in as_input_specs(s))
+    opts = Options(
+        inputs=specs,
+        dtype=elem,
+        batch=batch,
+        width_mult=width_mult,
+        resolution=resolution,
+        rewrite_as=Variant(rewrite_as),
+        reference=tuple(Tool(t) for t in reference),
+        kwargs=kwargs,
+        depth=depth,
+        strict=strict,
+    )
+    return run(model_or_path, opts)
+
+
+def run(source: Any, opts: Options) -> ModelReport:
+    if is_yaml(source):
+        return _yaml(str(source), opts)
+    return _torch(source, opts)
+
+
+def _check_strict(analysis: Analysis, opts: Options) -> None:
+    if opts.strict and analysis.lower_bound:
+        ops = ", ".join(f"{u.op} ×{u.count}" for u in analysis.uncounted)
+        raise UncountedOpsError(f"--strict: the model ran ops convcost does not cost: {ops}")
+
+
+def _names_macs(analysis: Analysis, depth: int | None) -> list[tuple[str, int]]:
+    return [(line.name, line.cost.macs) for line in lines_of(analysis, depth)]
+
+
+def _yaml(path: str, opts: Options) -> ModelReport:
+    from convcost.frontends.yaml_records import records_from_spec
+    from convcost.frontends.yaml_spec import load_spec
+
+    if opts.batch < 1:
+        raise InputError(f"must be a positive integer, got {opts.batch}", Context(flag="--batch"))
+    spec = load_spec(path, width_mult=opts.width_mult, resolution=opts.resolution)
+    records = records_from_spec(spec, batch=opts.batch)
+    elem = opts.dtype if opts.dtype is not DType.FLOAT32 else spec.dtype
+    analysis = analyze_records(
+        records, name=spec.name, input_shapes=[(opts.batch, *spec.input_shape)], dtype=elem,
+        rewrite_as=opts.rewrite_as,
+    )
+    _check_strict(analysis, opts)
+    notes: list[str] = []
+    reference = {}
+    if opts.reference:
+        if opts.rewrite_as is not Variant.AS_WRITTEN:
+            notes.append(f"reference skipped: it counts the network as written, and --as "
+                         f"{opts.rewrite_as} rewrote it")
+        elif analysis.totals.params * 4 > MAX_REFERENCE_WEIGHT_BYTES:
+            notes.append("reference skipped: the model's weights would not fit in memory")
+        else:
+            reference = _yaml_reference(spec, analysis, opts)
+    return ModelReport(analysis, reference, tuple(notes), opts.depth, path)
+
+
+def _yaml_reference(spec: Any, analysis: Analysis, opts: Options) -> dict[str, Any]:
+    import torch
+
+    from convcost.frontends.builder import build_module
+    from convcost.reference.model import agreement_for, count_module
+
+    module = build_module(spec).eval()
+    x = torch.zeros((opts.batch, *spec.input_shape))
+    names = _names_macs(analysis, opts.depth)
+    return {
+        str(tool): agreement_for(tool, count_module(tool, module, (x,)), analysis, names)
+        for tool in opts.reference
+    }
+
+
+def _torch(source: Any, opts: Options) -> ModelReport:
+    from convcost.frontends.torch_api import analyze_torch
+
+    analysis, reference, notes = analyze_torch(source, opts)
+    _check_strict(analysis, opts)
+    return ModelReport(analysis, reference, tuple(notes), opts.depth,
+                       source if isinstance(source, str) else type(source).__name__)
+
+
+@dataclass(frozen=True)
+class SweepPoint:
+    width_mult: float
+    resolution: int
+    macs: int
+    params: int
+    weights: int
+
+    @property
+    def flops(self) -> int:
+        return 2 * self.macs
+
+
+def sweep(
+    path: str,
+    width_mults: Sequence[float],
+    resolutions: Sequence[int],
+    *,
+    batch: int = 1,
+    on_point: Any = None,
+) -> list[SweepPoint]:
+    """MobileNet's width × resolution grid for a YAML description (the paper's Tables 6, 7)."""
+    from convcost.frontends.yaml_records import records_from_spec
+    from convcost.frontends.yaml_spec import load_spec
+
+    if not is_yaml(path):
+        raise InputError("sweep takes a YAML model description (.yaml)", Context(file=str(path)))
+    points = []
+    for alpha in width_mults:
+        for res in resolutions:
+            spec = load_spec(path, width_mult=alpha, resolution=res)
+            records = records_from_spec(spec, batch=batch)
+            # only totals are needed: skip the variants and alternatives of a full analysis
+            from convcost.core.analysis import Totals, cost_records
+
+            t = Totals.of(cost_records(records, spec.dtype))
+            points.append(SweepPoint(alpha, res, t.macs, t.params, t.weights))
+            if on_point is not None:
+                on_point()
+    return points

@@ -1,0 +1,148 @@
+"""`convcost analyze`: a model, layer by layer, with both forms of every convolution."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from convcost.cli import console, parse
+from convcost.cli.app import app
+from convcost.core.analysis import Variant
+from convcost.errors import Context, InputError
+from convcost.reference.counts import Tool
+from convcost.report.formats import Format
+
+EXAMPLE = """[b]Examples[/b]
+
+  convcost analyze configs/mobilenet_v1.yaml
+
+  convcost analyze configs/mobilenet_v1.yaml --as standard --no-reference --format json
+
+  convcost analyze torchvision.models:resnet18 --input 1,3,224,224 --depth 2
+
+  convcost analyze model.py:Net --kwargs '{"num_classes": 10}' --input 1,3,32,32
+"""
+
+
+def parse_references(flag: str, text: str) -> tuple[Tool, ...]:
+    tools = []
+    for word in (w.strip().lower() for w in text.split(",") if w.strip()):
+        try:
+            tools.append(Tool(word))
+        except ValueError:
+            allowed = ", ".join(t.value for t in Tool)
+            raise InputError(f"unknown reference {word!r}; use {allowed}",
+                             Context(flag=flag)) from None
+    return tuple(dict.fromkeys(tools))
+
+
+def parse_kwargs(text: str | None) -> dict[str, object] | None:
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise InputError(f"not JSON: {e.msg} at column {e.colno}",
+                         Context(flag="--kwargs")) from None
+    if not isinstance(value, dict):
+        raise InputError("must be a JSON object, e.g. '{\"num_classes\": 10}'",
+                         Context(flag="--kwargs"))
+    return value
+
+
+def parse_as(text: str | None) -> Variant:
+    if text is None:
+        return Variant.AS_WRITTEN
+    word = text.strip().lower()
+    if word in ("standard", "separable"):
+        return Variant(word)
+    raise InputError(f"{text!r} is not allowed; use 'standard' or 'separable'",
+                     Context(flag="--as"))
+
+
+@app.command(epilog=EXAMPLE)
+def analyze(
+    source: str = typer.Argument(
+        ..., metavar="SOURCE",
+        help="A YAML description (model.yaml), package.module:factory, file.py:Name, "
+        "a TorchScript file or a torch.export .pt2 archive.",
+    ),
+    inputs: list[str] = typer.Option(
+        [], "--input", "-i", metavar="SHAPE[:DTYPE]",
+        help="Input shape with batch, e.g. 1,3,224,224 or 1,128:int64 (repeat for several).",
+    ),
+    kwargs: str | None = typer.Option(None, "--kwargs", help="JSON arguments for the factory."),
+    rewrite: str | None = typer.Option(
+        None, "--as", metavar="standard|separable",
+        help="Rewrite every dw+pw pair as one conv, or every k×k conv as dw+pw.",
+    ),
+    depth: int | None = typer.Option(None, "--depth", "-d", help="Collapse rows below depth N."),
+    width_mult: float = typer.Option(1.0, "--width-mult", "-a",
+                                     help="MobileNet width multiplier α (YAML)."),
+    resolution: int | None = typer.Option(None, "--resolution", "-r",
+                                          help="Input resolution (YAML)."),
+    batch: int = typer.Option(1, "--batch", help="Batch size (YAML)."),
+    dtype: str = typer.Option("float32", "--dtype", help="Element type for memory traffic."),
+    fmt: Format = typer.Option(Format.TABLE, "--format", "-f", help="Output format."),
+    export: Path | None = typer.Option(
+        None, "--export", metavar="FILE.svg|FILE.html", help="Also save the rendered report."
+    ),
+    reference: str = typer.Option(
+        "fvcore", "--reference", metavar="fvcore[,torch]",
+        help="Reference counters to hold ours against.",
+    ),
+    no_reference: bool = typer.Option(False, "--no-reference", help="Skip reference counts."),
+    strict: bool = typer.Option(False, "--strict",
+                                help="Exit 3 when an op could not be costed."),
+) -> None:
+    """Analyse a model: every layer's MACs, params and bytes, and both forms of every conv."""
+    from convcost.api import Options, run
+    from convcost.frontends.torch_source import parse_input_spec
+    from convcost.report import analysis as report
+
+    if depth is not None:
+        parse.positive("--depth", depth)
+    parse.positive("--batch", batch)
+    if resolution is not None:
+        parse.positive("--resolution", resolution)
+    if export is not None and export.suffix.lower() not in (".svg", ".html", ".htm"):
+        raise InputError(f"{str(export)!r} must end in .svg or .html", Context(flag="--export"))
+    elem = parse.dtype("--dtype", dtype)
+    specs: list[Any] = []
+    for text in inputs:
+        try:
+            specs += parse_input_spec(text)
+        except InputError as e:
+            raise e.within(flag="--input") from None
+    opts = Options(
+        inputs=tuple(specs),
+        dtype=elem,
+        batch=batch,
+        width_mult=width_mult,
+        resolution=resolution,
+        rewrite_as=parse_as(rewrite),
+        reference=() if no_reference else parse_references("--reference", reference),
+        kwargs=parse_kwargs(kwargs),
+        depth=depth,
+        strict=strict,
+    )
+    message = "Analysing" + (" and counting with " + ", ".join(map(str, opts.reference))
+                             if opts.reference else "") + "…"
+    with console.status(message):
+        result = run(source, opts)
+    for note in result.notes:
+        console.note(note)
+    if fmt is Format.JSON:
+        console.print_data(result.to_json())
+    elif fmt is Format.CSV:
+        console.print_data(report.to_csv_text(result))
+    elif fmt is Format.MARKDOWN:
+        console.print_data(report.to_markdown_text(result))
+    else:
+        console.print_table(report.to_table(result))
+    if export is not None:
+        console.export(report.to_table(result), export)
+        console.note(f"wrote {export}")

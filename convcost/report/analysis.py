@@ -1,0 +1,530 @@
+"""`convcost analyze`: a model's rows, totals, breakdown, variants and reference agreement.
+
+Renderers build Rich renderables or text; they never print.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.measure import Measurement
+from rich.table import Table
+from rich.text import Text
+
+from convcost.core.analysis import Analysis, BlockRow, Row, Totals, Variant, collapse
+from convcost.core.convention import CONVENTION
+from convcost.core.cost import Cost
+from convcost.core.ops import (
+    Activation,
+    AdaptivePool,
+    BatchNorm,
+    Conv,
+    ConvRole,
+    GlobalPool,
+    Linear,
+    Pool,
+)
+from convcost.reference.model import ModelAgreement
+from convcost.report import numbers as n
+from convcost.report.formats import SCHEMA_VERSION, to_csv, to_json, to_markdown
+
+BAR_WIDTH = 6
+
+
+@dataclass(frozen=True)
+class ModelReport:
+    """What `analyze` found: the analysis, and reference agreement when it was asked for."""
+
+    analysis: Analysis
+    reference: dict[str, ModelAgreement] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+    depth: int | None = None
+    source: str = ""
+
+    @property
+    def totals(self) -> Totals:
+        return self.analysis.totals
+
+    @property
+    def layers(self) -> tuple[Row, ...]:
+        return self.analysis.rows
+
+    def lines(self) -> list[Line]:
+        return lines_of(self.analysis, self.depth)
+
+    def to_dict(self) -> dict[str, Any]:
+        return to_dict(self)
+
+    def to_json(self) -> str:
+        return to_json(self.to_dict())
+
+    def __rich__(self) -> RenderableType:
+        return to_table(self)
+
+    def _repr_html_(self) -> str:  # notebooks
+        import io
+
+        console = Console(record=True, width=140, file=io.StringIO())
+        console.print(to_table(self))
+        return console.export_html(inline_styles=True)
+
+
+# ---------------------------------------------------------------- one line per row or block
+
+
+@dataclass(frozen=True)
+class Line:
+    name: str
+    kind: str
+    input_shape: tuple[int, ...]
+    output_shape: tuple[int, ...]
+    geometry: str
+    cost: Cost
+    alternative: dict[str, Any] | None
+    rows: tuple[Row, ...]
+
+
+def kind_label(op: object) -> str:
+    if isinstance(op, Conv):
+        k = op.kernel_label()
+        if op.transposed:
+            return f"convT {k}"
+        return {
+            ConvRole.DEPTHWISE: f"dw {k}",
+            ConvRole.POINTWISE: f"pw {k}",
+            ConvRole.GROUPED: f"gconv {k}",
+            ConvRole.STANDARD: f"conv {k}",
+        }[op.role]
+    if isinstance(op, Linear):
+        return "fc"
+    if isinstance(op, Activation):
+        return str(op.function)
+    if isinstance(op, BatchNorm):
+        return "bn"
+    if isinstance(op, Pool | GlobalPool | AdaptivePool):
+        prefix = {GlobalPool: "gpool", AdaptivePool: "apool"}.get(type(op), "pool")
+        return f"{prefix} {op.mode}"
+    kind = getattr(op, "kind", None)
+    return str(kind) if kind is not None else type(op).__name__.lower()
+
+
+def _per_dim(values: tuple[int, ...]) -> str:
+    return str(values[0]) if len(set(values)) == 1 else "×".join(map(str, values))
+
+
+def geometry(op: object) -> str:
+    if isinstance(op, Conv):
+        parts = [op.kernel_label()]
+        if any(s != 1 for s in op.stride):
+            parts.append("s" + _per_dim(op.stride))
+        if any(d != 1 for d in op.dilation):
+            parts.append("d" + _per_dim(op.dilation))
+        if op.groups != 1:
+            parts.append(f"g{op.groups}")
+        return " ".join(parts)
+    kernel = getattr(op, "kernel", None)
+    if isinstance(kernel, tuple):
+        stride = getattr(op, "stride", kernel)
+        return "×".join(map(str, kernel)) + (
+            " s" + _per_dim(stride) if stride != (1,) * len(stride) else ""
+        )
+    return ""
+
+
+def _alt_dict(analysis: Analysis, row: Row) -> dict[str, Any] | None:
+    alt = row.alternative
+    if alt is None:
+        return None
+    return {"kind": str(alt.kind), "macs": alt.macs, "params": alt.params,
+            "weights": alt.weights, "ratio": alt.ratio,
+            "replaces": [analysis.rows[alt.span[0]].name, analysis.rows[alt.span[1]].name]}
+
+
+def _block_alt(analysis: Analysis, block: BlockRow) -> dict[str, Any] | None:
+    """A block's MACs with each of its convolutions in its other form."""
+    first = analysis.rows.index(block.rows[0])
+    indices = range(first, first + len(block.rows))
+    macs, changed, i = 0, False, first
+    while i < first + len(block.rows):
+        alt = analysis.rows[i].alternative
+        if alt is not None and alt.span[1] in indices:
+            macs += alt.macs
+            changed = True
+            i = alt.span[1] + 1
+            continue
+        macs += analysis.rows[i].cost.macs
+        i += 1
+    if not changed:
+        return None
+    return {"kind": "alternative", "macs": macs, "params": None, "weights": None,
+            "ratio": macs / block.cost.macs if block.cost.macs else 0.0, "replaces": []}
+
+
+def lines_of(analysis: Analysis, depth: int | None) -> list[Line]:
+    if depth is None:
+        return [
+            Line(row.name, kind_label(row.record.op),
+                 row.record.inputs[0] if row.record.inputs else (),
+                 row.cost.output_shape, geometry(row.record.op), row.cost,
+                 _alt_dict(analysis, row), (row,))
+            for row in analysis.rows
+        ]
+    out = []
+    for block in collapse(analysis.rows, depth):
+        if block.is_leaf:
+            row = block.rows[0]
+            out.append(Line(row.name, kind_label(row.record.op),
+                            row.record.inputs[0] if row.record.inputs else (),
+                            row.cost.output_shape, geometry(row.record.op), row.cost,
+                            _alt_dict(analysis, row), block.rows))
+        else:
+            first = block.rows[0].record
+            out.append(Line(block.name or "(model)", f"block ({len(block.rows)})",
+                            first.inputs[0] if first.inputs else (), block.cost.output_shape,
+                            "", block.cost, _block_alt(analysis, block), block.rows))
+    return out
+
+
+# ---------------------------------------------------------------- JSON
+
+
+def _totals_dict(t: Totals) -> dict[str, int]:
+    return t.to_dict()
+
+
+def to_dict(report: ModelReport) -> dict[str, Any]:
+    a = report.analysis
+    layers = []
+    for line in report.lines():
+        entry: dict[str, Any] = {
+            "name": line.name,
+            "kind": line.kind,
+            "input_shape": list(line.input_shape),
+            "output_shape": list(line.output_shape),
+            "macs": line.cost.macs,
+            "flops": line.cost.flops,
+            "params": line.cost.params,
+            "weights": line.cost.weights,
+            "bias": line.cost.bias,
+            "other_ops": line.cost.other_ops,
+            "bytes": line.cost.bytes,
+            "geometry": line.geometry,
+            "alternative": line.alternative,
+        }
+        if len(line.rows) == 1:
+            op = line.rows[0].record.op
+            entry["op"] = type(op).__name__
+            if isinstance(op, Conv):
+                entry.update(kernel=list(op.kernel), stride=list(op.stride),
+                             padding=[list(p) for p in op.padding], dilation=list(op.dilation),
+                             groups=op.groups, role=str(op.role))
+        else:
+            entry["layers"] = len(line.rows)
+        refs = {tool: {"macs": ag.layers[line.name].theirs,
+                       "status": str(ag.layers[line.name].status)}
+                for tool, ag in report.reference.items() if line.name in ag.layers}
+        if refs:
+            entry["reference"] = refs
+        layers.append(entry)
+    written = a.variants[Variant.AS_WRITTEN]
+    data: dict[str, Any] = {
+        "schema": SCHEMA_VERSION,
+        "model": a.name,
+        "source": report.source,
+        "convention": CONVENTION.to_dict(),
+        "input_shape": list(a.input_shapes[0]) if len(a.input_shapes) == 1 else
+        [list(s) for s in a.input_shapes],
+        "dtype": str(a.dtype),
+        "rewritten_as": str(a.rewritten_as),
+        "lower_bound": a.lower_bound,
+        "totals": _totals_dict(a.totals),
+        "layers": layers,
+        "breakdown": [
+            {"group": b.group, "macs": b.macs, "params": b.params, "weights": b.weights,
+             "macs_pct": b.macs_pct, "params_pct": b.params_pct, "weights_pct": b.weights_pct}
+            for b in a.breakdown
+        ],
+        "variants": {
+            str(v): {"macs": t.macs, "params": t.params, "weights": t.weights,
+                     "macs_ratio": t.macs / written.macs if written.macs else 0.0}
+            for v, t in a.variants.items()
+        },
+        "uncounted": [{"op": u.op, "count": u.count, "modules": list(u.modules)}
+                      for u in a.uncounted],
+    }
+    if a.buffers_total is not None:
+        data["totals"]["buffers"] = a.buffers_total
+    if report.reference:
+        data["reference"] = {
+            tool: {
+                "total": ag.count.total,
+                "status": str(ag.total.status),
+                "reason": ag.total.reason,
+                "by_operator": ag.count.by_operator,
+                "unsupported": ag.count.unsupported,
+                "layers": {name: x.theirs for name, x in ag.layers.items()},
+            }
+            for tool, ag in report.reference.items()
+        }
+    if report.notes:
+        data["notes"] = list(report.notes)
+    return data
+
+
+# ---------------------------------------------------------------- tables
+
+
+def _bar(part: int, whole: int) -> str:
+    if not whole or not part:
+        return ""
+    eighths = round(BAR_WIDTH * 8 * part / whole)
+    full, rest = divmod(eighths, 8)
+    return "█" * full + ("▏▎▍▌▋▊▉"[rest - 1] if rest else "")
+
+
+def _pct_bar(part: int, whole: int) -> str:
+    if not whole:
+        return ""
+    return f"{100 * part / whole:6.2f} {_bar(part, whole)}"
+
+
+def _shape_io(line: Line) -> str:
+    return f"{n.compact_shape(line.input_shape[1:])} → {n.compact_shape(line.output_shape[1:])}"
+
+
+def _kind_cell(line: Line) -> str:
+    """Kind with stride, dilation and groups (the kernel is in the kind already)."""
+    extra = line.geometry.split(" ", 1)[1] if " " in line.geometry else ""
+    if line.kind.startswith(("conv", "dw", "pw", "gconv", "convT")):
+        return f"{line.kind} {extra}".strip()
+    return f"{line.kind} {line.geometry}".strip()
+
+
+def _alt_cell(line: Line) -> str:
+    alt = line.alternative
+    if alt is None:
+        return ""
+    if alt["kind"] == "alternative":
+        return f"{n.human(alt['macs'])} ×{alt['ratio']:.2f}"
+    label = "sep" if alt["kind"] == "separable" else "std"
+    return f"{label} {n.human(alt['macs'])} ×{alt['ratio']:.2f}"
+
+
+def _ref_cell(report: ModelReport, tool: str, line: Line) -> str:
+    ag = report.reference[tool].layers.get(line.name)
+    if ag is None:
+        return ""
+    if ag.status == "differ":
+        return f"✗ {n.human(ag.theirs)}"
+    return ag.mark  # ✓ agrees; ≈ MACs agree and the reference adds other ops
+
+
+class _FittedLayerTable:
+    """The layer table, dropping its least needed columns when the console is too narrow."""
+
+    DROP_ORDER = ("in → out", "alternative", "% MACs")
+
+    def __init__(self, report: ModelReport) -> None:
+        self.report = report
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        dropped: list[str] = []
+        table = layer_table(self.report)
+        for column in self.DROP_ORDER:
+            unbounded = options.update(max_width=10_000)
+            if Measurement.get(console, unbounded, table).minimum <= options.max_width:
+                break
+            dropped.append(column)
+            table = layer_table(self.report, drop=tuple(dropped))
+        yield table
+        if dropped:
+            yield Text(f"(too narrow for: {', '.join(dropped)}; widen the terminal or set "
+                       "COLUMNS)", style="dim")
+
+
+def layer_table(report: ModelReport, drop: tuple[str, ...] = ()) -> Table:
+    a = report.analysis
+    total = a.totals.macs
+    head = ["layer", "kind", "in → out", "params", "MACs", "% MACs",
+            "alternative", *report.reference]
+    foot = ["total", "", "", f"{a.totals.params:,}", f"{total:,}",
+            "100.00" if total else "", ""]
+    foot += [f"{n.human(ag.theirs)} {ag.mark}" for ag in
+             (report.reference[t].total for t in report.reference)]
+    rows = []
+    for line in report.lines():
+        cells = [line.name, _kind_cell(line), _shape_io(line),
+                 f"{line.cost.params:,}", f"{line.cost.macs:,}",
+                 _pct_bar(line.cost.macs, total), _alt_cell(line)]
+        cells += [_ref_cell(report, tool, line) for tool in report.reference]
+        rows.append(cells)
+    table = Table(header_style="bold", show_footer=True, footer_style="bold")
+    keep = [i for i, h in enumerate(head) if h not in drop]
+    head = [head[i] for i in keep]
+    foot = [foot[i] for i in keep]
+    rows = [[r[i] for i in keep] for r in rows]
+    for col, h in enumerate(head):
+        # numbers never shrink; names and shapes fold onto a second line instead
+        width = max([len(h), len(foot[col])] + [len(r[col]) for r in rows])
+        numeric = h in ("params", "MACs") or h in report.reference
+        fixed = numeric or h in ("% MACs", "alternative", "in → out")
+        table.add_column(
+            h, footer=foot[col], justify="right" if numeric else "left",
+            no_wrap=fixed, min_width=width if fixed else min(width, 10),
+            overflow="fold",
+        )
+    for cells in rows:
+        table.add_row(*cells)
+    return table
+
+
+def breakdown_table(analysis: Analysis) -> Table:
+    table = Table(title="Breakdown by layer type (the paper's Table 2)", title_justify="left",
+                  header_style="bold")
+    for h in ("type", "MACs", "% MACs", "weights", "% weights", "params", "% params"):
+        table.add_column(h, justify="left" if h == "type" else "right")
+    for b in analysis.breakdown:
+        table.add_row(b.group, f"{b.macs:,}", n.pct(b.macs_pct), f"{b.weights:,}",
+                      n.pct(b.weights_pct), f"{b.params:,}", n.pct(b.params_pct))
+    return table
+
+
+def variants_table(analysis: Analysis) -> Table:
+    written = analysis.variants[Variant.AS_WRITTEN]
+    table = Table(title="The whole model in each form", title_justify="left",
+                  header_style="bold")
+    for h in ("form", "MACs", "", "weights", "params", "MACs vs as written"):
+        table.add_column(h, justify="left" if h == "form" else "right")
+    labels = {
+        Variant.AS_WRITTEN: "as written",
+        Variant.STANDARD: "standard (every dw + pw pair as one conv)",
+        Variant.SEPARABLE: "separable (every k×k conv as dw + pw)",
+    }
+    for v, t in analysis.variants.items():
+        ratio = t.macs / written.macs if written.macs else 0.0
+        mark = " ◀" if v is analysis.rewritten_as else ""
+        table.add_row(labels[v] + mark, f"{t.macs:,}", n.human(t.macs), f"{t.weights:,}",
+                      f"{t.params:,}", f"{ratio:.3f}×")
+    return table
+
+
+def summary_lines(report: ModelReport) -> list[Text]:
+    a = report.analysis
+    t = a.totals
+    lb = "≥ " if a.lower_bound else ""
+    shapes = ", ".join(n.shape(s) for s in a.input_shapes)
+    lines = [
+        Text(f"{a.name}: input {shapes}, {a.dtype}"
+             + (f", rewritten as {a.rewritten_as}" if a.rewritten_as is not Variant.AS_WRITTEN
+                else ""), style="bold"),
+        Text(
+            f"{lb}{n.human(t.macs)} MACs ({lb}{t.macs:,}) · {lb}{n.human(t.flops)}FLOPs · "
+            f"{n.human(t.params)} params ({t.params:,}) · {n.human(t.weights)} weights · "
+            f"{lb}{n.human(t.other_ops)} other ops · {lb}{n.human_bytes(t.bytes)} moved"
+            + (f" · {t.buffers:,} buffer elements" if t.buffers else "")
+        ),
+    ]
+    if a.lower_bound:
+        lines.append(Text(
+            "Lower bound: these ops ran but were not costed: "
+            + "; ".join(f"{u.op} ×{u.count} in {', '.join(u.modules[:3]) or '(top level)'}"
+                        + ("…" if len(u.modules) > 3 else "")
+                        for u in a.uncounted),
+            style="yellow"))
+    for tool, ag in report.reference.items():
+        total = ag.total
+        text = f"{total.mark} {tool}: {total.theirs:,}"
+        text += f" — {total.reason}" if total.reason else " — agrees with our MACs"
+        lines.append(Text(text))
+        differing = [(name, x) for name, x in ag.layers.items() if x.status == "differ"]
+        for name, x in differing[:10]:
+            lines.append(Text(f"  ✗ {name}: {x.reason}", style="yellow"))
+    lines += [Text(note, style="yellow") for note in report.notes]
+    return lines
+
+
+def to_table(report: ModelReport) -> RenderableType:
+    a = report.analysis
+    parts: list[RenderableType] = [
+        *summary_lines(report)[:2],
+        _FittedLayerTable(report),
+        breakdown_table(a),
+        variants_table(a),
+        *summary_lines(report)[2:],
+        Text(CONVENTION.short(), style="dim"),
+    ]
+    return Group(*parts)
+
+
+# ---------------------------------------------------------------- CSV and Markdown
+
+
+_CSV_HEAD = ["name", "kind", "input_shape", "output_shape", "geometry", "params", "weights",
+             "macs", "flops", "other_ops", "bytes", "alternative_kind", "alternative_macs"]
+
+
+def _x(shape: Sequence[int]) -> str:
+    return "x".join(map(str, shape))
+
+
+def to_csv_text(report: ModelReport) -> str:
+    head = list(_CSV_HEAD) + [f"{tool}_macs" for tool in report.reference]
+    rows = []
+    for line in report.lines():
+        alt = line.alternative or {}
+        row: list[Any] = [line.name, line.kind, _x(line.input_shape), _x(line.output_shape),
+                          line.geometry, line.cost.params, line.cost.weights, line.cost.macs,
+                          line.cost.flops, line.cost.other_ops, line.cost.bytes,
+                          alt.get("kind", ""), alt.get("macs", "")]
+        for ag in report.reference.values():
+            x = ag.layers.get(line.name)
+            row.append(x.theirs if x else "")
+        rows.append(row)
+    t = report.analysis.totals
+    total: list[Any] = ["total", "", "", "", "", t.params, t.weights, t.macs, t.flops,
+                        t.other_ops, t.bytes, "", ""]
+    total += [ag.count.total for ag in report.reference.values()]
+    rows.append(total)
+    return to_csv(head, rows)
+
+
+def to_markdown_text(report: ModelReport) -> str:
+    a = report.analysis
+    total = a.totals.macs
+    head = ["#", "layer", "kind", "in → out", "params", "MACs", "%", "alternative"]
+    head += list(report.reference)
+    rows: list[list[object]] = []
+    for i, line in enumerate(report.lines()):
+        row: list[object] = [
+            i, line.name, _kind_cell(line), _shape_io(line), f"{line.cost.params:,}",
+            f"{line.cost.macs:,}", f"{100 * line.cost.macs / total:.2f}" if total else "",
+            _alt_cell(line),
+        ]
+        row += [_ref_cell(report, tool, line) for tool in report.reference]
+        rows.append(row)
+    total_row: list[object] = ["", "**total**", "", "", f"**{a.totals.params:,}**",
+                               f"**{total:,}**", "100.00", ""]
+    total_row += [f"{ag.count.total:,} {ag.total.mark}" for ag in report.reference.values()]
+    rows.append(total_row)
+    right = [h in ("#", "params", "MACs", "%") for h in head]
+    parts = [f"### {a.name}\n", "\n".join(str(t) for t in summary_lines(report)[1:2]) + "\n",
+             to_markdown(head, rows, align_right=right)]
+    bd = [[b.group, f"{b.macs:,}", n.pct(b.macs_pct), f"{b.weights:,}", n.pct(b.weights_pct)]
+          for b in a.breakdown]
+    parts.append("\n**Breakdown by layer type**\n\n" + to_markdown(
+        ["type", "MACs", "% MACs", "weights", "% weights"], bd,
+        align_right=[False, True, True, True, True]))
+    written = a.variants[Variant.AS_WRITTEN].macs
+    vr = [[str(v), f"{t.macs:,}", f"{t.weights:,}", f"{t.params:,}",
+           f"{t.macs / written:.3f}×" if written else ""] for v, t in a.variants.items()]
+    parts.append("\n**Variants**\n\n" + to_markdown(
+        ["form", "MACs", "weights", "params", "MACs vs as written"], vr,
+        align_right=[False, True, True, True, True]))
+    extra = [str(t) for t in summary_lines(report)[2:]]
+    if extra:
+        parts.append("\n" + "\n".join(f"- {x}" for x in extra) + "\n")
+    parts.append(f"\n_{CONVENTION.footer()}_\n")
+    return "".join(parts)
