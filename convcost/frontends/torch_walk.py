@@ -886,6 +886,21 @@ def _eval_mode(model: nn.Module) -> Iterator[None]:
 
 
 @contextmanager
+def _quiet_fake_tensors() -> Iterator[None]:
+    """FakeTensorMode logs a traceback at ERROR level before re-raising a failing op; the
+    error reaches the user once, as an AnalysisError."""
+    import logging
+
+    logger = logging.getLogger("torch._subclasses.fake_tensor")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+@contextmanager
 def _module_hooks(walker: _Walker) -> Iterator[None]:
     from torch.nn.modules.module import (
         register_module_forward_hook,
@@ -981,6 +996,7 @@ def walk(
         if not meta:
             from torch._subclasses.fake_tensor import FakeTensorMode
 
+            stack.enter_context(_quiet_fake_tensors())
             stack.enter_context(FakeTensorMode(allow_non_fake_inputs=True))
         try:
             args = [torch.empty(s.shape, dtype=s.torch_dtype(), device=device) for s in specs]
