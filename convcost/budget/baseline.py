@@ -1,0 +1,131 @@
+"""Baselines: the counts a ``max_increase`` is measured against.
+
+A baseline records the convcost version, the counting convention and, for every check, the
+model, scope, input shapes and every metric as an exact integer. A check whose record differs
+in version, convention or input shape is *incompatible* (reported, not a regression).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from convcost.budget.measure import Measured
+from convcost.budget.spec import Budget
+from convcost.budget.units import Metric
+from convcost.errors import Context, InputError
+
+SCHEMA = 1
+
+
+@dataclass(frozen=True)
+class Entry:
+    model: str
+    scope: str | None
+    input_shapes: tuple[tuple[int, ...], ...]
+    counts: dict[Metric, int]
+
+
+@dataclass(frozen=True)
+class Baseline:
+    path: str
+    version: str
+    convention: dict[str, str]
+    entries: dict[str, Entry]
+
+    def compatibility(self, name: str, *, version: str, convention: Mapping[str, str],
+                      model: str, scope: str | None,
+                      input_shapes: tuple[tuple[int, ...], ...]) -> str | None:
+        """None when the check's entry can be compared; otherwise why it cannot."""
+        if self.version != version:
+            return f"baseline written by convcost {self.version}, this is {version}"
+        if dict(self.convention) != dict(convention):
+            changed = sorted(k for k in {*self.convention, *convention}
+                             if self.convention.get(k) != convention.get(k))
+            return f"counting convention differs ({', '.join(changed)})"
+        entry = self.entries.get(name)
+        if entry is None:
+            return None
+        if entry.input_shapes != input_shapes:
+            return (f"input shape {_shapes(entry.input_shapes)} in the baseline, "
+                    f"{_shapes(input_shapes)} now")
+        if entry.model != model or entry.scope != scope:
+            return (f"baseline is for {entry.model}" + (f" [{entry.scope}]" if entry.scope else "")
+                    + f", the check is for {model}" + (f" [{scope}]" if scope else ""))
+        return None
+
+
+def _shapes(shapes: tuple[tuple[int, ...], ...]) -> str:
+    return "; ".join("×".join(map(str, s)) for s in shapes)
+
+
+def _bad(path: str, message: str, line: int | None = None) -> InputError:
+    return InputError(f"bad baseline: {message} (rewrite it with --update-baseline)",
+                      Context(file=path, line=line))
+
+
+def _int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def parse_baseline(text: str, path: str) -> Baseline:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise _bad(path, f"not JSON: {e.msg}", e.lineno) from None
+    if not isinstance(data, dict):
+        raise _bad(path, "expected a JSON object")
+    if data.get("schema") != SCHEMA:
+        raise _bad(path, f"unsupported schema {data.get('schema')!r}; expected {SCHEMA}")
+    version, convention, checks = data.get("convcost"), data.get("convention"), data.get("checks")
+    if not isinstance(version, str) or not isinstance(convention, dict) or \
+            not isinstance(checks, dict):
+        raise _bad(path, "expected 'convcost', 'convention' and 'checks'")
+    entries: dict[str, Entry] = {}
+    for name, entry in checks.items():
+        if not isinstance(entry, dict):
+            raise _bad(path, f"checks.{name}: expected an object")
+        shapes = entry.get("input_shape")
+        counts = entry.get("counts")
+        if not isinstance(shapes, list) or not all(
+                isinstance(s, list) and all(_int(d) for d in s) for s in shapes):
+            raise _bad(path, f"checks.{name}.input_shape: expected a list of shapes")
+        if not isinstance(counts, dict) or not all(_int(v) for v in counts.values()):
+            raise _bad(path, f"checks.{name}.counts: expected integer counts")
+        known = {m: counts[m.value] for m in Metric if m.value in counts}
+        scope = entry.get("scope")
+        entries[name] = Entry(str(entry.get("model", "")),
+                              scope if isinstance(scope, str) else None,
+                              tuple(tuple(s) for s in shapes), known)
+    return Baseline(path, version, {str(k): str(v) for k, v in convention.items()}, entries)
+
+
+def load_baseline(path: str) -> Baseline | None:
+    """The baseline at ``path``, or None when there is no such file."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as e:
+        raise InputError(f"cannot read the baseline: {e}", Context(file=path)) from None
+    return parse_baseline(text, path)
+
+
+def baseline_text(budget: Budget, measured: Mapping[str, Measured], *, version: str,
+                  convention: Mapping[str, str]) -> str:
+    """The current counts as a baseline: exact integers, sorted keys, a trailing newline."""
+    checks: dict[str, Any] = {}
+    for check in budget.checks:
+        m = measured[check.name]
+        checks[check.name] = {
+            "model": check.model,
+            "scope": check.scope,
+            "input_shape": [list(s) for s in m.input_shapes],
+            "counts": {metric.value: m.counts[metric] for metric in Metric},
+        }
+    data = {"schema": SCHEMA, "convcost": version, "convention": dict(convention),
+            "checks": checks}
+    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
