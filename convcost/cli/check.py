@@ -1,0 +1,163 @@
+"""`convcost check`: hold models to cost budgets in CI (exit 1 when a budget is exceeded)."""
+
+from __future__ import annotations
+
+import os
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+
+from convcost.budget.check import FailOn, Policy
+from convcost.cli import console
+from convcost.cli.app import app
+from convcost.errors import Context, InputError
+from convcost.report.budget import CheckFormat
+
+EXAMPLE = """[b]Examples[/b]
+
+  convcost check budgets.yaml
+
+  convcost check budgets.yaml --format markdown >> "$GITHUB_STEP_SUMMARY"
+
+  convcost check budgets.yaml --update-baseline
+
+  convcost check configs/mobilenet_v1.yaml --max macs=600M --max params=4.5M
+
+  convcost check torchvision.models:resnet18 --input 1,3,224,224 --max macs=2G
+
+Exit codes: 0 every error-level check passes; 1 a budget is exceeded; 2 a bad budget file or
+usage; 3 a model could not be analysed.
+"""
+
+
+class Annotations(StrEnum):
+    AUTO = "auto"
+    GITHUB = "github"
+    NONE = "none"
+
+
+def _write(path: Path, text: str, flag: str) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as e:
+        raise InputError(f"cannot write {path}: {e.strerror}", Context(flag=flag)) from None
+
+
+@app.command(epilog=EXAMPLE)
+def check(
+    target: str = typer.Argument(
+        ..., metavar="BUDGETS|MODEL",
+        help="A budget file (YAML with top-level 'checks'), or a model source checked against "
+        "--max flags.",
+    ),
+    maxima: list[str] = typer.Option(
+        [], "--max", metavar="METRIC=VALUE",
+        help="Inline limit for a model source, e.g. macs=600M (repeat). Metrics: macs, flops, "
+        "params, weights, other_ops, bytes.",
+    ),
+    increases: list[str] = typer.Option(
+        [], "--max-increase", metavar="METRIC=VALUE",
+        help="Inline allowed increase over the baseline, e.g. macs=1% or params=+50k.",
+    ),
+    inputs: list[str] = typer.Option(
+        [], "--input", "-i", metavar="SHAPE[:DTYPE]",
+        help="Input shape for a torch model source, e.g. 1,3,224,224.",
+    ),
+    kwargs: str | None = typer.Option(None, "--kwargs", help="JSON arguments for the factory."),
+    scope: str | None = typer.Option(None, "--scope", metavar="GLOB",
+                                     help="Inline: sum only layers or modules matching GLOB."),
+    baseline: Path | None = typer.Option(
+        None, "--baseline", metavar="FILE",
+        help="Baseline for max_increase (default: the budget file's 'baseline:').",
+    ),
+    update_baseline: bool = typer.Option(
+        False, "--update-baseline", help="Write the current counts as the new baseline."),
+    fail_on: FailOn = typer.Option(
+        FailOn.ERROR, "--fail-on", help="Exit 1 on error-level failures, on warnings too, "
+        "or never."),
+    missing_baseline: Policy = typer.Option(
+        Policy.WARN, "--missing-baseline",
+        help="What a missing or incompatible baseline does to a max_increase check."),
+    fmt: CheckFormat = typer.Option(CheckFormat.TABLE, "--format", "-f",
+                                    help="Output format on stdout."),
+    junit: Path | None = typer.Option(None, "--junit", metavar="FILE",
+                                      help="Also write a JUnit XML report."),
+    markdown: Path | None = typer.Option(
+        None, "--markdown", metavar="FILE",
+        help="Also write the Markdown report (a PR comment or $GITHUB_STEP_SUMMARY)."),
+    annotations: Annotations = typer.Option(
+        Annotations.AUTO, "--annotations",
+        help="GitHub workflow commands on stderr (auto: when GITHUB_ACTIONS=true)."),
+) -> None:
+    """Check models against cost budgets: absolute limits and increases over a baseline."""
+    from convcost import __version__
+    from convcost.budget.baseline import Baseline, baseline_text, load_baseline, parse_baseline
+    from convcost.budget.check import evaluate
+    from convcost.budget.measure import measure
+    from convcost.budget.spec import inline_budget, is_budget_file, load_budget
+    from convcost.cli.analyze import parse_kwargs
+    from convcost.core.convention import CONVENTION
+    from convcost.frontends.torch_source import InputSpec, parse_input_spec
+    from convcost.report import budget as report
+
+    if is_budget_file(target):
+        for flag, given in (("--max", maxima), ("--max-increase", increases),
+                            ("--input", inputs), ("--kwargs", kwargs), ("--scope", scope)):
+            if given:
+                raise InputError(f"applies to a model source, but {target} is a budget file; "
+                                 "put the limit in the file", Context(flag=flag))
+        budget = load_budget(target)
+    else:
+        specs: list[InputSpec] = []
+        for text in inputs:
+            try:
+                specs += parse_input_spec(text)
+            except InputError as e:
+                raise e.within(flag="--input") from None
+        budget = inline_budget(target, maxima, increases, inputs=tuple(specs),
+                               kwargs=parse_kwargs(kwargs), scope=scope)
+
+    with console.status("Analysing…"):
+        measured = measure(budget)
+
+    convention = CONVENTION.to_dict()
+    baseline_path = str(baseline) if baseline is not None else budget.baseline
+    current: Baseline | None
+    if update_baseline:
+        if baseline_path is None:
+            raise InputError("no baseline file: give --baseline FILE or set 'baseline:' in the "
+                             "budget file", Context(flag="--update-baseline"))
+        text = baseline_text(budget, measured, version=__version__, convention=convention)
+        _write(Path(baseline_path), text, "--update-baseline")
+        current = parse_baseline(text, baseline_path)
+    else:
+        current = load_baseline(baseline_path) if baseline_path is not None else None
+
+    outcome = evaluate(budget, measured, current, baseline_path=baseline_path,
+                       version=__version__, convention=convention, policy=missing_baseline,
+                       baseline_written=update_baseline)
+    code = outcome.exit_code(fail_on)
+
+    if fmt is CheckFormat.JSON:
+        console.print_data(report.to_json_text(outcome, fail_on, code, __version__))
+    elif fmt is CheckFormat.MARKDOWN:
+        console.print_data(report.to_markdown_text(outcome, code))
+    else:
+        console.print_table(report.to_table(outcome, code))
+    if fmt is not CheckFormat.TABLE:
+        for v in outcome.violations:
+            console.note(v.message)
+        console.note(report.summary(outcome, code))
+    if junit is not None:
+        _write(junit, report.to_junit(outcome, fail_on), "--junit")
+    if markdown is not None:
+        _write(markdown, report.to_markdown_text(outcome, code), "--markdown")
+    github = annotations is Annotations.GITHUB or (
+        annotations is Annotations.AUTO and os.environ.get("GITHUB_ACTIONS") == "true")
+    if github:
+        for line in report.github_annotations(outcome):
+            typer.echo(line, err=True)
+    if code:
+        raise typer.Exit(code)
