@@ -13,7 +13,7 @@ from convcost.cli.app import app
 from convcost.core.analysis import Variant
 from convcost.errors import Context, InputError
 from convcost.reference.counts import Tool
-from convcost.report.formats import Format
+from convcost.report.formats import Format, to_json
 
 EXAMPLE = """[b]Examples[/b]
 
@@ -97,6 +97,11 @@ def analyze(
     no_reference: bool = typer.Option(False, "--no-reference", help="Skip reference counts."),
     strict: bool = typer.Option(False, "--strict",
                                 help="Exit 3 when an op could not be costed."),
+    measure: bool = typer.Option(
+        False, "--measure", help="Time every conv with an alternative, in both forms, with torch."
+    ),
+    repeats: int = typer.Option(10, "--repeats", help="Timed samples per layer (--measure)."),
+    warmup: int = typer.Option(2, "--warmup", help="Untimed warm-up calls (--measure)."),
 ) -> None:
     """Analyse a model: every layer's MACs, params and bytes, and both forms of every conv."""
     from convcost.api import Options, run
@@ -135,14 +140,34 @@ def analyze(
         result = run(source, opts)
     for note in result.notes:
         console.note(note)
+    timing = None
+    if measure:
+        from convcost.reference import timing as timer
+
+        parse.positive("--repeats", repeats)
+        how = timer.settings(repeats, warmup)
+        with console.progress("Timing both forms with torch", timer.count_jobs(result.analysis)
+                              ) as advance:
+            timing = timer.measure_analysis(result.analysis, how, advance)
+    from convcost.report import measure as measured
+
     if fmt is Format.JSON:
-        console.print_data(result.to_json())
+        data = result.to_dict()
+        if timing is not None:
+            data["measured"] = measured.model_dict(timing)
+        console.print_data(to_json(data))
     elif fmt is Format.CSV:
         console.print_data(report.to_csv_text(result))
+        if timing is not None:
+            console.note("--measure: CSV carries the counts only; use --format json")
     elif fmt is Format.MARKDOWN:
         console.print_data(report.to_markdown_text(result))
+        if timing is not None:
+            console.print_data("\n" + measured.model_markdown(timing))
     else:
         console.print_table(report.to_table(result))
+        if timing is not None:
+            console.print_table(measured.model_table(timing))
     if export is not None:
         console.export(report.to_table(result), export)
         console.note(f"wrote {export}")

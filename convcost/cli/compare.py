@@ -42,6 +42,11 @@ def compare(
     reference: bool = typer.Option(
         True, "--reference/--no-reference", help="Count the real torch layers with fvcore too."
     ),
+    measure: bool = typer.Option(
+        False, "--measure", help="Also time both forms for real with torch on this machine."
+    ),
+    repeats: int = typer.Option(10, "--repeats", help="Timed samples per layer (--measure)."),
+    warmup: int = typer.Option(2, "--warmup", help="Untimed warm-up calls (--measure)."),
 ) -> None:
     """Compare a standard convolution with its depthwise-separable form (dw + pw)."""
     from convcost.report import compare as report
@@ -81,12 +86,31 @@ def compare(
             result = report.CompareReport(comparison, size is None, agreement)
         except AnalysisError as e:
             raise AnalysisError(e.message, Context(flag="--reference")) from e
+    timing = None
+    if measure:
+        from convcost.reference import timing as timer
+
+        parse.positive("--repeats", repeats)
+        with console.progress("Timing the layers with torch", 4) as advance:
+            timing = timer.measure_comparison(comparison, timer.settings(repeats, warmup),
+                                              advance)
+
+    from convcost.report import measure as measured
 
     if fmt is Format.JSON:
-        console.print_data(to_json(report.to_dict(result)))
+        data = report.to_dict(result)
+        if timing is not None:
+            data["measured"] = measured.compare_dict(timing)
+        console.print_data(to_json(data))
     elif fmt is Format.CSV:
         console.print_data(report.to_csv_text(result))
+        if timing is not None:
+            console.note("--measure: CSV carries the counts only; use --format json")
     elif fmt is Format.MARKDOWN:
         console.print_data(report.to_markdown_text(result))
+        if timing is not None:
+            console.print_data("\n" + measured.compare_markdown(comparison, timing))
     else:
         console.print_table(report.to_table(result))
+        if timing is not None:
+            console.print_table(measured.compare_table(comparison, timing))

@@ -1,0 +1,305 @@
+"""Real latency of a layer's standard and separable forms, measured with torch on this machine.
+
+MAC counts say how much arithmetic a layer needs; they do not say how long it takes. A depthwise
+convolution moves a lot of data for very little arithmetic (its arithmetic intensity is low), so
+on a real CPU or GPU the separable form is usually much less faster than its MAC ratio promises.
+This module times both forms for real so the two numbers can stand side by side.
+
+How: every layer is built from its core op with :func:`convcost.frontends.nn_layers.layer_for`,
+put in ``eval()`` mode on the measuring device (CUDA when present, else the CPU) and fed a real
+float32 tensor of random numbers under :func:`torch.inference_mode`. After ``warmup`` calls,
+each of ``repeats`` samples times enough back-to-back calls to last at least
+:data:`MIN_SAMPLE_SECONDS` (a tiny layer is otherwise below the clock's noise); a sample's time
+is divided by its number of calls. We report the median sample, with min and max.
+``torch.set_num_threads`` is left as torch sets it (all cores by default) and reported.
+
+Imports torch: only ``--measure`` paths and benchmarks import this module.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from convcost.core.analysis import Analysis, Variant
+from convcost.core.cost import Cost
+from convcost.core.dtypes import DType
+from convcost.core.ops import Conv, Op, Shape
+from convcost.core.registry import cost_of
+from convcost.core.rewrite import Comparison, to_separable, to_standard
+from convcost.errors import AnalysisError, InputError
+
+MIN_SAMPLE_SECONDS = 0.002
+"""A sample repeats the call until it lasts at least this long (at most MAX_CALLS times)."""
+MAX_CALLS = 1000
+MAX_INPUT_BYTES = 2 << 30
+"""A layer whose float32 input alone is larger than this is not timed (it would swap)."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    repeats: int = 10
+    warmup: int = 2
+    device: str = "cpu"
+    threads: int = 1
+
+    def to_dict(self) -> dict[str, object]:
+        return {"repeats": self.repeats, "warmup": self.warmup, "device": self.device,
+                "threads": self.threads}
+
+
+def settings(repeats: int = 10, warmup: int = 2, device: str | None = None) -> Settings:
+    """Measuring settings for this machine: CUDA when present, torch's default thread count."""
+    if repeats < 1:
+        raise InputError(f"repeats must be >= 1, got {repeats}")
+    if warmup < 0:
+        raise InputError(f"warm-up must be >= 0, got {warmup}")
+    dev = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    return Settings(repeats=repeats, warmup=warmup, device=dev, threads=torch.get_num_threads())
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Milliseconds per call: the median of ``repeats`` samples, and their min and max."""
+
+    median_ms: float
+    min_ms: float
+    max_ms: float
+    repeats: int
+    calls: int
+    """Calls per sample."""
+
+    def to_dict(self) -> dict[str, float | int]:
+        return {"median_ms": self.median_ms, "min_ms": self.min_ms, "max_ms": self.max_ms,
+                "repeats": self.repeats, "calls_per_sample": self.calls}
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def time_module(module: nn.Module, input_shape: Shape, s: Settings) -> Timing:
+    """Time ``module(x)`` for a random float32 ``x`` of ``input_shape`` (batch first)."""
+    elements = math.prod(input_shape)
+    if elements * 4 > MAX_INPUT_BYTES:
+        raise InputError(f"input {list(input_shape)} is too large to time "
+                         f"({elements * 4 / 2**30:.1f} GiB)")
+    device = torch.device(s.device)
+    module = module.to(device).eval()
+    with torch.inference_mode():
+        x = torch.randn(*input_shape, device=device)
+        for _ in range(s.warmup):
+            module(x)
+        _sync(device)
+        t0 = time.perf_counter()
+        module(x)
+        _sync(device)
+        once = time.perf_counter() - t0
+        calls = max(1, min(MAX_CALLS, math.ceil(MIN_SAMPLE_SECONDS / max(once, 1e-9))))
+        samples = []
+        for _ in range(s.repeats):
+            t0 = time.perf_counter()
+            for _ in range(calls):
+                module(x)
+            _sync(device)
+            samples.append((time.perf_counter() - t0) / calls * 1000.0)
+    return Timing(statistics.median(samples), min(samples), max(samples), s.repeats, calls)
+
+
+def time_ops(ops: Sequence[Op], input_shape: Shape, s: Settings) -> Timing:
+    """Time the layers of ``ops`` run one after the other (e.g. depthwise then pointwise)."""
+    from convcost.frontends.nn_layers import layer_for
+
+    try:
+        layers = [layer_for(op) for op in ops]
+    except TypeError as e:
+        raise AnalysisError(f"cannot time: {e}") from None
+    module = layers[0] if len(layers) == 1 else nn.Sequential(*layers)
+    return time_module(module, input_shape, s)
+
+
+# ---------------------------------------------------------------- one layer: compare
+
+
+@dataclass(frozen=True)
+class CompareTiming:
+    settings: Settings
+    standard: Timing
+    depthwise: Timing
+    pointwise: Timing
+    separable: Timing
+    """Depthwise then pointwise, timed as one sequence."""
+    standard_macs: int
+    separable_macs: int
+
+    @property
+    def speedup(self) -> float:
+        """Measured: standard time over separable time."""
+        return self.standard.median_ms / self.separable.median_ms
+
+    @property
+    def macs_speedup(self) -> float:
+        return self.standard_macs / self.separable_macs if self.separable_macs else math.inf
+
+
+def measure_comparison(c: Comparison, s: Settings,
+                       advance: Callable[[], None] | None = None) -> CompareTiming:
+    """Time the standard conv, its depthwise and pointwise halves, and the two in sequence."""
+    step = advance or (lambda: None)
+    shape = c.input_shape
+    std = time_ops([c.standard_op], shape, s)
+    step()
+    dw = time_ops([c.depthwise_op], shape, s)
+    step()
+    pw = time_ops([c.pointwise_op], c.depthwise.output_shape, s)
+    step()
+    sep = time_ops([c.depthwise_op, c.pointwise_op], shape, s)
+    step()
+    return CompareTiming(s, std, dw, pw, sep, c.standard.macs, c.separable.macs)
+
+
+# ---------------------------------------------------------------- a model: analyze
+
+
+@dataclass(frozen=True)
+class LayerTiming:
+    """One convolution as written and its other form, both timed."""
+
+    name: str
+    replaces: tuple[str, ...]
+    written: Variant
+    """Which form the model has: STANDARD (a k×k conv) or SEPARABLE (a dw + pw pair)."""
+    standard: Timing
+    separable: Timing
+    standard_macs: int
+    separable_macs: int
+    standard_intensity: float
+    """MACs per byte moved (float32 unless the model says otherwise)."""
+    separable_intensity: float
+
+    @property
+    def speedup(self) -> float:
+        return self.standard.median_ms / self.separable.median_ms
+
+    @property
+    def macs_speedup(self) -> float:
+        return self.standard_macs / self.separable_macs if self.separable_macs else math.inf
+
+
+@dataclass(frozen=True)
+class ModelTiming:
+    settings: Settings
+    layers: tuple[LayerTiming, ...]
+    skipped: tuple[str, ...] = ()
+    """Layers with an alternative that could not be timed, with the reason."""
+
+    @property
+    def standard_ms(self) -> float:
+        return sum(t.standard.median_ms for t in self.layers)
+
+    @property
+    def separable_ms(self) -> float:
+        return sum(t.separable.median_ms for t in self.layers)
+
+    @property
+    def standard_macs(self) -> int:
+        return sum(t.standard_macs for t in self.layers)
+
+    @property
+    def separable_macs(self) -> int:
+        return sum(t.separable_macs for t in self.layers)
+
+    @property
+    def speedup(self) -> float:
+        return self.standard_ms / self.separable_ms if self.separable_ms else math.nan
+
+    @property
+    def macs_speedup(self) -> float:
+        return self.standard_macs / self.separable_macs if self.separable_macs else math.nan
+
+
+@dataclass(frozen=True)
+class _Job:
+    name: str
+    replaces: tuple[str, ...]
+    written: Variant
+    standard: tuple[Conv, ...]
+    separable: tuple[Conv, ...]
+    input_shape: Shape
+    standard_macs: int
+    separable_macs: int
+    standard_intensity: float
+    separable_intensity: float
+
+
+def _intensity(convs: Sequence[Conv], shape: Shape, dtype: DType) -> float:
+    total = Cost(output_shape=shape)
+    for conv in convs:
+        total = total + cost_of(conv, [shape], dtype)
+        shape = total.output_shape
+    return total.intensity
+
+
+def _jobs(analysis: Analysis) -> list[_Job]:
+    jobs = []
+    for row in analysis.rows:
+        alt = row.alternative
+        if alt is None or not row.record.inputs:
+            continue
+        first, last = analysis.rows[alt.span[0]], analysis.rows[alt.span[1]]
+        shape = tuple(row.record.inputs[0])
+        replaces = tuple(dict.fromkeys((first.name, last.name)))
+        if alt.kind is Variant.SEPARABLE:
+            conv = row.record.op
+            assert isinstance(conv, Conv)
+            dw, pw = to_separable(conv)
+            std_ops: tuple[Conv, ...] = (conv,)
+            sep_ops: tuple[Conv, ...] = (dw, pw)
+            written = Variant.STANDARD
+            std_macs, sep_macs = alt.written_macs, alt.macs
+        else:
+            head, tail = first.record.op, last.record.op
+            assert isinstance(head, Conv) and isinstance(tail, Conv)
+            std_ops, sep_ops = (to_standard(head, tail),), (head, tail)
+            written = Variant.SEPARABLE
+            std_macs, sep_macs = alt.macs, alt.written_macs
+        dt = analysis.dtype
+        jobs.append(_Job(row.name, replaces, written, std_ops, sep_ops, shape, std_macs,
+                         sep_macs, _intensity(std_ops, shape, dt), _intensity(sep_ops, shape, dt)))
+    return jobs
+
+
+def count_jobs(analysis: Analysis) -> int:
+    """How many layers :func:`measure_analysis` will time (for a progress bar)."""
+    return len(_jobs(analysis))
+
+
+def measure_analysis(analysis: Analysis, s: Settings,
+                     advance: Callable[[], None] | None = None) -> ModelTiming:
+    """Time every convolution that has an alternative, as written and in its other form.
+
+    Only the convolutions are timed (normalisation and activation between a depthwise and a
+    pointwise half are left out), matching the MACs the alternative replaces.
+    """
+    step = advance or (lambda: None)
+    out: list[LayerTiming] = []
+    skipped: list[str] = []
+    for job in _jobs(analysis):
+        try:
+            std = time_ops(job.standard, job.input_shape, s)
+            sep = time_ops(job.separable, job.input_shape, s)
+        except (InputError, RuntimeError) as e:
+            skipped.append(f"{job.name}: {str(e).splitlines()[0] if str(e) else type(e).__name__}")
+        else:
+            out.append(LayerTiming(job.name, job.replaces, job.written, std, sep,
+                                   job.standard_macs, job.separable_macs,
+                                   job.standard_intensity, job.separable_intensity))
+        step()
+    return ModelTiming(s, tuple(out), tuple(skipped))
