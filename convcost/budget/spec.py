@@ -126,13 +126,14 @@ def read_document(path: str) -> YNode:
 
 
 def is_budget_file(path: str) -> bool:
-    """A YAML file whose top level has ``checks`` or ``version`` is a budget file."""
-    if not path.lower().endswith(YAML_SUFFIXES) or not Path(path).is_file():
+    """A YAML file whose top level has ``checks`` or ``version`` is a budget file.
+
+    A YAML file that cannot be read or parsed is an error here (file:line), whichever it was
+    meant to be; a torch source (not ``.yaml``) is never a budget file.
+    """
+    if not path.lower().endswith(YAML_SUFFIXES):
         return False
-    try:
-        root = read_document(path)
-    except InputError:
-        return False
+    root = read_document(path)
     return isinstance(root, YMap) and ("checks" in root.items or "version" in root.items)
 
 
