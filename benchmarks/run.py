@@ -1,0 +1,753 @@
+"""convcost's performance harness: convcost against its peers, in one run on one machine.
+
+    python benchmarks/run.py                  # everything (about 15 minutes on 2 cores)
+    python benchmarks/run.py --quick          # fewer runs, no 100k-layer case (about 5 minutes)
+    python benchmarks/run.py --smoke          # each light case once, tiny sizes (seconds)
+    python benchmarks/run.py --out results.json --only startup,scale
+
+Every case runs in a fresh subprocess (so imports and peak memory are its own); the wall time
+and the child's peak RSS come from ``os.wait4``. Cases marked "in-process" also time their own
+work from inside (imports excluded). Each case runs several times; the table shows the median
+with min and max, and ratios against the peers. Targets are checked, never asserted.
+
+Peers for the torch models (fvcore, torch.utils.flop_counter, ptflops, torchinfo, thop) are in
+the ``bench`` extra: ``pip install -e '.[bench]'``; a peer that is not installed is skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+HERE = Path(__file__).resolve()
+SCHEMA = 1
+GIB = 1024**3
+MIB = 1024**2
+
+# ---------------------------------------------------------------- workers (run in a child)
+# A worker prints one JSON line as its last line of stdout: {"inner_s": ..., ...}.
+
+
+def _emit(data: dict[str, Any]) -> None:
+    sys.stdout.write("\n" + json.dumps(data) + "\n")
+    sys.stdout.flush()
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {text[0] if text else ''}"[:300]
+
+
+def _torchvision_or_ours(name: str) -> Callable[[], Any]:
+    try:
+        import torchvision
+
+        factory: Callable[[], Any] = getattr(torchvision.models, name)
+        return factory
+    except ImportError:
+        sys.path.insert(0, str(ROOT))
+        from benchmarks import models
+
+        ours: Callable[[], Any] = getattr(models, name)
+        return ours
+
+
+def _build(name: str, device: str) -> Any:
+    import torch
+
+    if name == "llm_7b":
+        sys.path.insert(0, str(ROOT))
+        from benchmarks.models import llm_7b
+
+        factory: Callable[[], Any] = llm_7b
+    else:
+        factory = _torchvision_or_ours(name)
+    with torch.device(device):
+        return factory().eval()
+
+
+def _input(name: str, device: str = "cpu") -> Any:
+    import torch
+
+    if name == "llm_7b":
+        return torch.zeros(1, 128, dtype=torch.int64, device=device)
+    return torch.zeros(1, 3, 224, 224, device=device)
+
+
+def worker_cli(*args: str) -> None:
+    """Run the convcost CLI in-process, stdout to /dev/null; time the command itself."""
+    t0 = time.perf_counter()
+    from convcost.cli.app import app
+
+    t1 = time.perf_counter()
+    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
+        code = app(args=list(args), standalone_mode=False)
+    t2 = time.perf_counter()
+    _emit({"inner_s": t2 - t1, "import_s": t1 - t0, "exit_code": code,
+           "torch_imported": "torch" in sys.modules})
+
+
+def worker_convcost(model: str) -> None:
+    """Build on the meta device and count with convcost.analyze (no reference)."""
+    import torch
+
+    import convcost
+
+    t0 = time.perf_counter()
+    m = _build(model, "meta")
+    if model == "llm_7b":  # integer token ids: the library entry that takes a dtype
+        from convcost.frontends.torch_api import analyze_model
+
+        macs = analyze_model(m, "1,128:int64").totals.macs
+    else:
+        macs = convcost.analyze(m, input_shape=(1, 3, 224, 224), reference=()).totals.macs
+    _emit({"inner_s": time.perf_counter() - t0, "macs": macs,
+           "torch": torch.__version__})
+
+
+def worker_fvcore(model: str) -> None:
+    import logging
+
+    import torch
+    from fvcore.nn import FlopCountAnalysis
+
+    logging.disable(logging.WARNING)
+    t0 = time.perf_counter()
+    device = "meta" if model == "llm_7b" else "cpu"
+    m = _build(model, device)
+    try:
+        with torch.no_grad():
+            fca = FlopCountAnalysis(m, _input(model, device))
+            fca.unsupported_ops_warnings(False)
+            fca.uncalled_modules_warnings(False)
+            total = int(fca.total())
+    except Exception as e:
+        _emit({"inner_s": time.perf_counter() - t0, "error": _first_line(e)})
+        return
+    _emit({"inner_s": time.perf_counter() - t0, "macs": total})
+
+
+def worker_flop_counter(model: str) -> None:
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    t0 = time.perf_counter()
+    m = _build(model, "cpu")
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        m(_input(model))
+    _emit({"inner_s": time.perf_counter() - t0, "macs": counter.get_total_flops() // 2})
+
+
+def worker_ptflops(model: str) -> None:
+    from ptflops import get_model_complexity_info
+
+    t0 = time.perf_counter()
+    m = _build(model, "cpu")
+    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
+        macs, _ = get_model_complexity_info(m, (3, 224, 224), as_strings=False,
+                                            print_per_layer_stat=False, verbose=False)
+    _emit({"inner_s": time.perf_counter() - t0, "macs": int(macs or 0)})
+
+
+def worker_torchinfo(model: str) -> None:
+    from torchinfo import summary
+
+    t0 = time.perf_counter()
+    m = _build(model, "cpu")
+    s = summary(m, input_size=(1, 3, 224, 224), verbose=0)
+    _emit({"inner_s": time.perf_counter() - t0, "macs": int(s.total_mult_adds)})
+
+
+def worker_thop(model: str) -> None:
+    from thop import profile
+
+    t0 = time.perf_counter()
+    m = _build(model, "cpu")
+    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
+        macs, _ = profile(m, inputs=(_input(model),), verbose=False)
+    _emit({"inner_s": time.perf_counter() - t0, "macs": int(macs)})
+
+
+def worker_fvcore_layer() -> None:
+    """fvcore counting the layer of the start-up case: a 3×3 conv, 32 -> 64 channels."""
+    t0 = time.perf_counter()
+    import torch
+    from fvcore.nn import FlopCountAnalysis
+    from torch import nn
+
+    conv = nn.Conv2d(32, 64, 3, padding=1, bias=False)
+    fca = FlopCountAnalysis(conv, torch.zeros(1, 32, 1, 1))
+    fca.unsupported_ops_warnings(False)
+    _emit({"inner_s": time.perf_counter() - t0, "macs": int(fca.total())})
+
+
+WORKERS: dict[str, Callable[..., None]] = {
+    "cli": worker_cli,
+    "convcost": worker_convcost,
+    "fvcore": worker_fvcore,
+    "flop_counter": worker_flop_counter,
+    "ptflops": worker_ptflops,
+    "torchinfo": worker_torchinfo,
+    "thop": worker_thop,
+    "fvcore_layer": worker_fvcore_layer,
+}
+
+# ---------------------------------------------------------------- measuring a case
+
+
+@dataclass
+class Stat:
+    median: float
+    min: float
+    max: float
+    runs: int
+
+    @classmethod
+    def of(cls, values: Sequence[float]) -> Stat | None:
+        if not values:
+            return None
+        return cls(statistics.median(values), min(values), max(values), len(values))
+
+
+@dataclass
+class Case:
+    name: str
+    group: str
+    label: str
+    argv: list[str]
+    runs: int
+    timeout: float = 900.0
+    expect_json_stdout: bool = False
+    wall_s: Stat | None = None
+    inner_s: Stat | None = None
+    rss_mib: Stat | None = None
+    payload: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    skipped: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.skipped is None and self.wall_s is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["command"] = " ".join(self.argv)
+        del data["argv"]
+        data["ok"] = self.ok
+        return data
+
+
+def run_once(argv: Sequence[str], timeout: float, tmp: Path) -> tuple[float, float, int, str]:
+    """One fresh process: (wall seconds, peak RSS MiB, exit code, stdout text)."""
+    out_path = tmp / "stdout.txt"
+    with open(out_path, "wb") as out, open(tmp / "stderr.txt", "wb") as err:
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+            [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]), "NO_COLOR": "1",
+            "PYTHONWARNINGS": "ignore"}
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(list(argv), stdout=out, stderr=err, cwd=ROOT, env=env)
+        timer = threading.Timer(timeout, proc.kill)
+        timer.start()
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        finally:
+            timer.cancel()
+        wall = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    text = out_path.read_text(errors="replace")
+    if proc.returncode < 0:
+        raise TimeoutError(f"killed after {timeout:.0f} s")
+    if proc.returncode != 0:
+        tail = (tmp / "stderr.txt").read_text(errors="replace").strip().splitlines()
+        raise RuntimeError(f"exit {proc.returncode}: {tail[-1] if tail else ''}"[:300])
+    return wall, usage.ru_maxrss * 1024 / MIB, proc.returncode, text
+
+
+def _last_json(text: str) -> dict[str, Any]:
+    for line in reversed(text.strip().splitlines()):
+        line = line.strip()
+        if line.startswith("{") and line.endswith("}"):
+            try:
+                value = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(value, dict):
+                return value
+    return {}
+
+
+def measure(case: Case, tmp: Path, log: Callable[[str], None]) -> Case:
+    if case.skipped:
+        return case
+    walls: list[float] = []
+    inners: list[float] = []
+    rss: list[float] = []
+    for i in range(case.runs):
+        log(f"  {case.name} run {i + 1}/{case.runs}")
+        try:
+            wall, peak, _, text = run_once(case.argv, case.timeout, tmp)
+        except (RuntimeError, TimeoutError, OSError) as e:
+            case.error = str(e)
+            break
+        walls.append(wall)
+        rss.append(peak)
+        if case.expect_json_stdout:
+            try:
+                json.loads(text)
+            except json.JSONDecodeError as e:
+                case.error = f"stdout is not JSON: {e}"
+                break
+            continue
+        payload = _last_json(text)
+        if "error" in payload:
+            case.error = f"fails: {payload['error']}"
+            case.payload = payload
+            break
+        case.payload = payload
+        if "inner_s" in payload:
+            inners.append(float(payload["inner_s"]))
+    case.wall_s, case.inner_s, case.rss_mib = Stat.of(walls), Stat.of(inners), Stat.of(rss)
+    return case
+
+
+# ---------------------------------------------------------------- the cases
+
+
+def _convcost_cmd() -> list[str]:
+    script = Path(sys.executable).parent / "convcost"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "convcost"]
+
+
+def _worker(name: str, *args: str) -> list[str]:
+    return [sys.executable, str(HERE), "--worker", name, *args]
+
+
+def scale_yaml(blocks: int) -> str:
+    """A YAML network of ``10 × blocks`` layers: conv 3×3, dw 3×3, pw 1×1 with BN and ReLU."""
+    return f"""name: Scale{blocks * 10}
+input: [32, 8, 8]
+layers:
+  - block:
+      name: stack
+      repeat: {blocks}
+      layers:
+        - conv: {{out: 32, kernel: 3}}
+        - batchnorm
+        - activation: relu
+        - depthwise: {{kernel: 3}}
+        - batchnorm
+        - activation: relu
+        - pointwise: {{out: 32}}
+        - batchnorm
+        - activation: relu
+        - dropout: 0.1
+"""
+
+
+def _have(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
+
+
+def _source(model: str) -> str:
+    if model == "llm_7b":
+        return "benchmarks/models.py:llm_7b"
+    if _have("torchvision"):
+        return f"torchvision.models:{model}"
+    return f"benchmarks/models.py:{model}"
+
+
+@dataclass
+class Plan:
+    light: int
+    heavy: int
+    sizes: tuple[int, ...]
+    models: tuple[str, ...]
+    llm: bool
+    peers: bool
+
+
+def make_cases(plan: Plan, tmp: Path, groups: set[str]) -> list[Case]:
+    cc = _convcost_cmd()
+    cases: list[Case] = []
+    if "startup" in groups:
+        imp = Case("import_torch", "startup", 'python -c "import torch"',
+                   [sys.executable, "-c", "import torch"], plan.light)
+        if not plan.peers:
+            imp.skipped = "smoke"
+        cases += [
+            imp,
+            Case("cc_compare", "startup", "convcost compare -k 3 --in 32 --out 64 --no-reference",
+                 [*cc, "compare", "--kernel", "3", "--in", "32", "--out", "64",
+                  "--no-reference"], plan.light),
+            Case("cc_yaml", "startup",
+                 "convcost analyze configs/mobilenet_v1.yaml --no-reference --format json",
+                 [*cc, "analyze", "configs/mobilenet_v1.yaml", "--no-reference", "--format",
+                  "json"], plan.light, expect_json_stdout=True),
+            Case("cc_yaml_inproc", "startup", "same, in-process (is torch imported?)",
+                 _worker("cli", "analyze", "configs/mobilenet_v1.yaml", "--no-reference",
+                         "--format", "json"), plan.light),
+        ]
+        fv = Case("fvcore_layer", "startup", "script: fvcore counts the same 3×3 conv",
+                  _worker("fvcore_layer"), plan.light)
+        if not plan.peers or not _have("fvcore"):
+            fv.skipped = "fvcore not installed" if plan.peers else "smoke"
+        cases.append(fv)
+    if "scale" in groups:
+        for layers in plan.sizes:
+            path = tmp / f"scale_{layers}.yaml"
+            path.write_text(scale_yaml(layers // 10))
+            runs = plan.light if layers <= 10_000 else max(1, plan.heavy - 1)
+            cases.append(Case(f"scale_{layers}", "scale", f"{layers:,} YAML layers",
+                              _worker("cli", "analyze", str(path), "--no-reference",
+                                      "--format", "json"), runs))
+    if "torch" in groups:
+        for model in plan.models:
+            label = {"resnet50": "ResNet-50", "vit_b_16": "ViT-B/16"}[model]
+            cases += [
+                Case(f"{model}_convcost", "torch", f"{label}: convcost.analyze (meta, in-process)",
+                     _worker("convcost", model), plan.heavy),
+                Case(f"{model}_cli", "torch", f"{label}: convcost analyze (whole process)",
+                     [*cc, "analyze", _source(model), "--input", "1,3,224,224",
+                      "--no-reference", "--format", "json"], plan.heavy,
+                     expect_json_stdout=True),
+            ]
+            for peer, module, what in (
+                ("fvcore", "fvcore", "fvcore FlopCountAnalysis"),
+                ("flop_counter", "torch", "torch FlopCounterMode"),
+                ("ptflops", "ptflops", "ptflops"),
+                ("torchinfo", "torchinfo", "torchinfo summary"),
+                ("thop", "thop", "thop profile"),
+            ):
+                c = Case(f"{model}_{peer}", "torch", f"{label}: {what} (cpu)",
+                         _worker(peer, model), plan.heavy)
+                if not _have(module):
+                    c.skipped = f"{module} not installed (pip install -e '.[bench]')"
+                cases.append(c)
+    if "llm" in groups and plan.llm:
+        cases.append(Case("llm_cli", "llm", "7B transformer: convcost analyze (meta, process)",
+                          [*cc, "analyze", _source("llm_7b"), "--input", "1,128:int64",
+                           "--no-reference", "--format", "json"], plan.heavy,
+                          expect_json_stdout=True))
+        cases.append(Case("llm_convcost", "llm", "7B transformer: analyze_model (in-process)",
+                          _worker("convcost", "llm_7b"), plan.heavy))
+        fv = Case("llm_fvcore_meta", "llm", "7B transformer: fvcore on the meta model",
+                  _worker("fvcore", "llm_7b"), 1, timeout=600)
+        if not _have("fvcore"):
+            fv.skipped = "fvcore not installed"
+        cases.append(fv)
+    return cases
+
+
+# ---------------------------------------------------------------- ratios and targets
+
+
+@dataclass
+class Target:
+    name: str
+    goal: str
+    value: str
+    met: bool | None
+    note: str = ""
+
+
+def _get(cases: dict[str, Case], name: str) -> Case | None:
+    c = cases.get(name)
+    return c if c is not None and c.ok else None
+
+
+def _x(a: float, b: float) -> float:
+    return a / b if b else float("nan")
+
+
+def ratios(cases: dict[str, Case]) -> list[dict[str, Any]]:
+    """peer / convcost: above 1 means convcost is faster (or smaller)."""
+    out: list[dict[str, Any]] = []
+
+    def add(what: str, peer: str, ours: str, metric: str, value: float) -> None:
+        out.append({"what": what, "peer": peer, "convcost": ours, "metric": metric,
+                    "ratio": value})
+
+    torch_imp = _get(cases, "import_torch")
+    for ours in ("cc_compare", "cc_yaml"):
+        c = _get(cases, ours)
+        if c and torch_imp and c.wall_s and torch_imp.wall_s:
+            add(f"{c.label} vs import torch", "import_torch", ours, "wall",
+                _x(torch_imp.wall_s.median, c.wall_s.median))
+    fv, cmp_ = _get(cases, "fvcore_layer"), _get(cases, "cc_compare")
+    if fv and cmp_ and fv.wall_s and cmp_.wall_s:
+        add("one conv: fvcore script vs convcost compare", "fvcore_layer", "cc_compare", "wall",
+            _x(fv.wall_s.median, cmp_.wall_s.median))
+        if fv.rss_mib and cmp_.rss_mib:
+            add("one conv: fvcore script vs convcost compare", "fvcore_layer", "cc_compare",
+                "rss", _x(fv.rss_mib.median, cmp_.rss_mib.median))
+    for model in ("resnet50", "vit_b_16"):
+        ours_in, ours_cli = _get(cases, f"{model}_convcost"), _get(cases, f"{model}_cli")
+        for peer in ("fvcore", "flop_counter", "ptflops", "torchinfo", "thop"):
+            p = _get(cases, f"{model}_{peer}")
+            if p is None:
+                continue
+            if ours_in and p.inner_s and ours_in.inner_s:
+                add(f"{model}: build + count, {peer} vs convcost", f"{model}_{peer}",
+                    f"{model}_convcost", "inner", _x(p.inner_s.median, ours_in.inner_s.median))
+            if ours_cli and p.wall_s and ours_cli.wall_s:
+                add(f"{model}: whole process, {peer} script vs convcost analyze",
+                    f"{model}_{peer}", f"{model}_cli", "wall",
+                    _x(p.wall_s.median, ours_cli.wall_s.median))
+            if ours_cli and p.rss_mib and ours_cli.rss_mib:
+                add(f"{model}: peak RSS, {peer} script vs convcost analyze", f"{model}_{peer}",
+                    f"{model}_cli", "rss", _x(p.rss_mib.median, ours_cli.rss_mib.median))
+    return out
+
+
+def scale_rows(cases: dict[str, Case]) -> list[dict[str, Any]]:
+    rows = []
+    prev: tuple[int, float] | None = None
+    for c in sorted((c for c in cases.values() if c.group == "scale" and c.ok),
+                    key=lambda c: int(c.name.split("_")[1])):
+        layers = int(c.name.split("_")[1])
+        inner = c.inner_s.median if c.inner_s else float("nan")
+        growth = None
+        if prev is not None:
+            growth = {"layers": layers / prev[0], "time": inner / prev[1] if prev[1] else None}
+        rows.append({"case": c.name, "layers": layers, "inner_s": inner,
+                     "us_per_layer": inner / layers * 1e6,
+                     "wall_s": c.wall_s.median if c.wall_s else None,
+                     "rss_mib": c.rss_mib.median if c.rss_mib else None, "growth": growth})
+        prev = (layers, inner)
+    return rows
+
+
+def targets(cases: dict[str, Case], scale: list[dict[str, Any]]) -> list[Target]:
+    out: list[Target] = []
+    torch_imp, yaml, inproc = (_get(cases, n) for n in
+                               ("import_torch", "cc_yaml", "cc_yaml_inproc"))
+    if yaml and torch_imp and yaml.wall_s and torch_imp.wall_s:
+        share = yaml.wall_s.median / torch_imp.wall_s.median
+        no_torch = inproc is not None and inproc.payload.get("torch_imported") is False
+        out.append(Target(
+            "yaml-startup", "YAML path imports no torch and takes < 1/4 of `import torch`",
+            f"{share:.2f}× of import torch; torch imported: "
+            f"{'no' if no_torch else 'yes' if inproc else 'unknown'}",
+            share < 0.25 and no_torch))
+    by_layers = {r["layers"]: r for r in scale}
+    if 10_000 in by_layers:
+        r = by_layers[10_000]
+        wall = r["wall_s"]
+        out.append(Target("scale-10k", "10,000 layers analysed in < 2 s (whole process)",
+                          f"{wall:.2f} s process, {r['inner_s']:.2f} s in the command",
+                          wall is not None and wall < 2.0))
+    if 100_000 in by_layers and 10_000 in by_layers:
+        g = by_layers[100_000]["growth"]["time"]
+        out.append(Target("scale-linear", "time grows linearly (10k → 100k within 12×)",
+                          f"{g:.1f}× for 10× the layers", g is not None and g <= 12.0))
+    ours_in, fv = _get(cases, "resnet50_convcost"), _get(cases, "resnet50_fvcore")
+    if ours_in and fv and ours_in.inner_s and fv.inner_s:
+        r = fv.inner_s.median / ours_in.inner_s.median
+        out.append(Target("resnet50-inproc",
+                          "ResNet-50 build + count ≥ 2× as fast as build + fvcore",
+                          f"{r:.2f}×", r >= 2.0))
+    cli = _get(cases, "resnet50_cli")
+    if cli and fv and cli.wall_s and fv.wall_s and cli.rss_mib and fv.rss_mib:
+        rt, rm = fv.wall_s.median / cli.wall_s.median, fv.rss_mib.median / cli.rss_mib.median
+        out.append(Target("resnet50-process",
+                          "`convcost analyze` ResNet-50 process no slower, no larger than "
+                          "an fvcore script",
+                          f"fvcore script {rt:.2f}× the time, {rm:.2f}× the peak RSS",
+                          rt >= 1.0 and rm >= 1.0))
+    llm = _get(cases, "llm_cli")
+    if llm and llm.wall_s and llm.rss_mib:
+        out.append(Target("llm-7b", "7B transformer on meta: < 10 s and < 1.5 GiB peak RSS",
+                          f"{llm.wall_s.median:.2f} s, {llm.rss_mib.median / 1024:.2f} GiB",
+                          llm.wall_s.median < 10 and llm.rss_mib.median < 1.5 * 1024))
+    return out
+
+
+# ---------------------------------------------------------------- machine and output
+
+
+def machine() -> dict[str, Any]:
+    cpu = platform.processor() or ""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    ram = None
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                ram = int(line.split()[1]) * 1024
+    versions: dict[str, str | None] = {}
+    code = ("import json, importlib.metadata as m\nout = {}\n"
+            "for p in ('torch', 'torchvision', 'fvcore', 'ptflops', 'torchinfo', 'thop', "
+            "'convcost', 'rich', 'typer'):\n"
+            "    try: out[p] = m.version(p)\n    except m.PackageNotFoundError: out[p] = None\n"
+            "print(json.dumps(out))")
+    with contextlib.suppress(subprocess.SubprocessError, json.JSONDecodeError):
+        versions = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True,
+                                             text=True, check=True).stdout)
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "ram_gib": round(ram / GIB, 1) if ram else None,
+        "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "versions": versions,
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %z"),
+    }
+
+
+def _fmt_s(s: Stat | None) -> str:
+    if s is None:
+        return ""
+    return f"{s.median:.2f} ({s.min:.2f}–{s.max:.2f})"
+
+
+def _ratio_cell(name: str, ratio_rows: list[dict[str, Any]]) -> str:
+    cells = []
+    for r in ratio_rows:
+        if r["peer"] == name and r["metric"] in ("inner", "wall"):
+            better = "faster" if r["ratio"] >= 1 else "slower"
+            v = r["ratio"] if r["ratio"] >= 1 else 1 / r["ratio"]
+            what = "in-process" if r["metric"] == "inner" else "process"
+            cells.append(f"convcost {v:.1f}× {better} ({what})")
+        if r["peer"] == name and r["metric"] == "rss":
+            cells.append(f"RSS ×{r['ratio']:.2f} of ours")
+    return "; ".join(cells)
+
+
+def render(result: dict[str, Any], cases: list[Case]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(width=max(150, shutil.get_terminal_size().columns))
+    m = result["machine"]
+    console.print(f"[bold]convcost benchmarks[/bold] — {m['cpu']}, {m['cores']} cores, "
+                  f"{m['ram_gib']} GiB, Python {m['python']}, torch "
+                  f"{m['versions'].get('torch')}, load {m['load_average']}")
+    table = Table(header_style="bold", show_lines=False)
+    for h in ("group", "case", "wall s (min–max)", "in-process s", "peak RSS MiB",
+              "vs convcost / note"):
+        table.add_column(h, justify="left" if h in ("group", "case", "vs convcost / note")
+                         else "right", overflow="fold")
+    ratio_rows = result["ratios"]
+    torch_imp = next((c for c in cases if c.name == "import_torch" and c.ok), None)
+    last = None
+    for c in cases:
+        note = f"skipped: {c.skipped}" if c.skipped else (c.error or "")
+        if c.ok:
+            note = _ratio_cell(c.name, ratio_rows) if c.name != "import_torch" else "baseline"
+            if c.group == "startup" and c.name.startswith("cc_") and torch_imp and c.wall_s \
+                    and torch_imp.wall_s:
+                note = f"{c.wall_s.median / torch_imp.wall_s.median:.2f}× of import torch"
+            if "torch_imported" in c.payload and c.group == "startup":
+                note = "; ".join(filter(None, [note, "torch imported: " + (
+                    "yes" if c.payload["torch_imported"] else "no")]))
+            if c.group == "scale":
+                row = next(r for r in result["scale"] if r["case"] == c.name)
+                g = row["growth"]
+                note = f"{row['us_per_layer']:.0f} µs/layer" + (
+                    f"; ×{g['time']:.1f} time for ×{g['layers']:.0f} layers" if g else "")
+            if "macs" in c.payload and c.group == "torch":
+                note = (note + "; " if note else "") + f"{c.payload['macs'] / 1e9:.2f} GMACs"
+        table.add_row(c.group if c.group != last else "", c.label, _fmt_s(c.wall_s),
+                      _fmt_s(c.inner_s), f"{c.rss_mib.median:,.0f}" if c.rss_mib else "",
+                      note, end_section=False)
+        last = c.group
+    console.print(table)
+    t2 = Table(title="Targets", title_justify="left", header_style="bold")
+    for h in ("target", "goal", "measured", "status"):
+        t2.add_column(h, overflow="fold")
+    for t in result["targets"]:
+        mark = {True: "[green]met[/green]", False: "[red]missed[/red]",
+                None: "n/a"}[t["met"]]
+        t2.add_row(t["name"], t["goal"], t["value"], mark)
+    console.print(t2)
+    console.print("[dim]ratios: peer time (or RSS) / convcost's; above 1 means convcost is "
+                  "faster (smaller). Medians of the runs shown.[/dim]")
+
+
+# ---------------------------------------------------------------- main
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="fewer runs; skip 100k layers")
+    ap.add_argument("--smoke", action="store_true",
+                    help="each light case once at tiny sizes; no torch models (for tests)")
+    ap.add_argument("--out", type=Path, default=Path("benchmarks/results.json"),
+                    help="where to write the JSON results")
+    ap.add_argument("--only", default="startup,scale,torch,llm",
+                    help="comma-separated groups: startup, scale, torch, llm")
+    ap.add_argument("--runs", type=int, default=None, help="runs per light case")
+    ap.add_argument("--quiet", action="store_true", help="no table, no progress")
+    args = ap.parse_args(argv)
+
+    if args.smoke:
+        plan = Plan(light=1, heavy=1, sizes=(100, 1_000), models=(), llm=False, peers=False)
+    elif args.quick:
+        plan = Plan(light=3, heavy=1, sizes=(1_000, 10_000), models=("resnet50", "vit_b_16"),
+                    llm=True, peers=True)
+    else:
+        plan = Plan(light=5, heavy=3, sizes=(1_000, 10_000, 100_000),
+                    models=("resnet50", "vit_b_16"), llm=True, peers=True)
+    if args.runs:
+        plan.light = args.runs
+    groups = {g.strip() for g in args.only.split(",") if g.strip()}
+    if args.smoke:
+        groups -= {"torch", "llm"}
+
+    def log(msg: str) -> None:
+        if not args.quiet:
+            print(msg, file=sys.stderr, flush=True)
+
+    with tempfile.TemporaryDirectory(prefix="convcost-bench-") as d:
+        tmp = Path(d)
+        cases = make_cases(plan, tmp, groups)
+        for case in cases:
+            log(f"{case.group}: {case.label}")
+            measure(case, tmp, log)
+    by_name = {c.name: c for c in cases}
+    scale = scale_rows(by_name)
+    result: dict[str, Any] = {
+        "schema": SCHEMA,
+        "mode": "smoke" if args.smoke else "quick" if args.quick else "full",
+        "machine": machine(),
+        "settings": asdict(plan),
+        "cases": {c.name: c.to_dict() for c in cases},
+        "ratios": ratios(by_name),
+        "scale": scale,
+        "targets": [asdict(t) for t in targets(by_name, scale)],
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    if not args.quiet:
+        render(result, cases)
+        print(f"wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 2 and sys.argv[1] == "--worker":
+        sys.path.insert(0, str(ROOT))
+        WORKERS[sys.argv[2]](*sys.argv[3:])
+        sys.exit(0)
+    sys.exit(main())
