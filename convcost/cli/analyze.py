@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +63,13 @@ def parse_as(text: str | None) -> Variant:
         return Variant(word)
     raise InputError(f"{text!r} is not allowed; use 'standard' or 'separable'",
                      Context(flag="--as"))
+
+
+def _import_from_cwd() -> None:
+    """`package.module:factory` imports from the working directory, as `python -m` would."""
+    cwd = os.getcwd()
+    if cwd not in sys.path and "" not in sys.path:
+        sys.path.insert(0, cwd)
 
 
 @app.command(epilog=EXAMPLE)
@@ -134,6 +143,7 @@ def analyze(
         depth=depth,
         strict=strict,
     )
+    _import_from_cwd()
     message = "Analysing" + (" and counting with " + ", ".join(map(str, opts.reference))
                              if opts.reference else "") + "…"
     with console.status(message):

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from convcost.core.analysis import Analysis, Variant, analyze_records
 from convcost.core.dtypes import DType
-from convcost.errors import InputError
+from convcost.errors import Context, InputError
 
 if TYPE_CHECKING:
     from torch import nn
@@ -107,11 +107,12 @@ def analyze_torch(source: Any, opts: Any) -> tuple[Analysis, dict[str, Any], lis
 
     from convcost.frontends.torch_source import load_model
 
-    if not opts.inputs:
-        raise InputError("a torch model needs an input shape, e.g. --input-shape 1,3,224,224")
     model = source if isinstance(source, nn.Module) else load_model(
         str(source), kwargs=opts.kwargs
     )
+    if not opts.inputs:
+        raise InputError("a torch model needs an input shape, e.g. --input 1,3,224,224",
+                         Context(flag="--input"))
     dtype = str(opts.dtype)
     analysis = analyze_model(
         model, list(opts.inputs), dtype=dtype, rewrite_as=Variant(opts.rewrite_as),
