@@ -188,10 +188,12 @@ class _FittedCheckTable:
 def to_table(outcome: Outcome, exit_code: int) -> RenderableType:
     table = _FittedCheckTable(outcome)
     parts: list[RenderableType] = [table]
+    # one line per message, never wrapped, so that logs can be searched for them
     for v in outcome.violations:
-        parts.append(Text(f"{MARK[v.status]} {v.message}", style=STYLE[v.status]))
+        parts.append(Text(f"{MARK[v.status]} {v.message}", style=STYLE[v.status],
+                          no_wrap=True, overflow="ignore"))
     for h in outcome.hints:
-        parts.append(Text(f"hint: {h.message}", style="dim"))
+        parts.append(Text(f"hint: {h.message}", style="dim", no_wrap=True, overflow="ignore"))
     parts += [Text(note, style="yellow") for note in _notes(outcome)]
     parts.append(Text(summary(outcome, exit_code), style="bold red" if exit_code else "bold"))
     parts.append(Text(CONVENTION.short(), style="dim"))
