@@ -424,3 +424,23 @@ def test_malformed_budget_files(repo: Path, text: str, line: int | None, needle:
 def test_missing_budget_file(repo: Path) -> None:
     code, out, err = run("check", "nope.yaml")
     assert (code, out) == (2, "") and "nope.yaml: no such file" in err
+
+
+def test_exact_integers_when_rounding_would_make_them_equal(repo: Path) -> None:
+    write(repo / "budgets.yaml", budget(macs="568_740_353"))  # passes with 1 MAC to spare
+    code, out, _ = run("check", "budgets.yaml", "--missing-baseline", "pass")
+    assert code == 0
+    assert "568,740,352" in out and "568,740,353" in out and "1 (<0.01%)" in out
+    assert "4.23 M" in out  # other rows stay humanised
+
+
+def test_yaml_budget_never_imports_torch() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys; from typer.testing import CliRunner; from convcost.cli.app import app; "
+            f"r = CliRunner().invoke(app, ['check', {str(ROOT / 'budgets.yaml')!r}]); "
+            "print(r.exit_code, 'torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.split() == ["0", "False"]
