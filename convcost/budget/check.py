@@ -189,6 +189,12 @@ def _over(value: int, limit: int) -> str:
     return f"by {excess:,}{pct}"
 
 
+def _as_written(t: Threshold, limit: int) -> str:
+    """`` (600M)`` when the budget wrote the limit differently from its exact value."""
+    plain = t.amount.text.replace(",", "").replace("_", "")
+    return "" if plain == str(limit) else f" ({t.amount.text})"
+
+
 def _increase_limit(amount_form: Form, amount: Fraction, base: int) -> int:
     if amount_form is Form.PERCENT:
         allowed = Fraction(base) * (100 + amount) / 100
@@ -207,7 +213,7 @@ def _metric(check: Check, metric: Metric, value: int, baseline: Baseline | None,
         if value > limit:
             violations.append(Violation(
                 name, metric, Kind.MAX, fail,
-                f"{name}: {metric} {value:,} exceeds max {limit:,} ({maximum.amount.text}) "
+                f"{name}: {metric} {value:,} exceeds max {limit:,}{_as_written(maximum, limit)} "
                 f"{_over(value, limit)}; raise the limit at {maximum.where} or shrink the model",
                 maximum.where, value, limit, value - limit))
     state, base, inc_limit, why = BaselineState.UNUSED, None, None, ""
