@@ -132,13 +132,16 @@ class _Converter:
     def _mapping(self, node: yaml.MappingNode, key: str, pos: Pos) -> YMap:
         if node.tag != _TAG + "map":
             raise error(self.file, pos, key, f"unsupported YAML tag {node.tag!r}")
+        explicit = sum(1 for k_node, _ in node.value if k_node.tag != _TAG + "merge")
         try:
-            self.loader.flatten_mapping(node)  # resolves '<<' merge keys
+            self.loader.flatten_mapping(node)  # resolves '<<' merge keys, merged pairs first
         except yaml.YAMLError as exc:
             raise _yaml_error(self.file, exc) from None
+        merged = len(node.value) - explicit
         items: dict[str, YNode] = {}
         key_pos: dict[str, Pos] = {}
-        for k_node, v_node in node.value:
+        from_merge: set[str] = set()
+        for index, (k_node, v_node) in enumerate(node.value):
             kpos = _pos(k_node.start_mark)
             if not isinstance(k_node, yaml.ScalarNode):
                 raise error(self.file, kpos, key, "mapping keys must be plain strings")
@@ -147,8 +150,13 @@ class _Converter:
                 # YAML 1.1 reads `on`/`yes`/`1` as bools/ints: keep the written text
                 k = str(k_node.value)
             sub = f"{key}.{k}" if key else k
-            if k in items:
+            if index < merged:
+                from_merge.add(k)
+            elif k in items and k not in from_merge:
                 raise error(self.file, kpos, sub, f"duplicate key {k!r}")
+            else:
+                from_merge.discard(k)  # an explicit key overrides a merged one
+            items.pop(k, None)
             key_pos[k] = kpos
             items[k] = self.convert(v_node, sub)
         return YMap(items, key_pos, pos)
