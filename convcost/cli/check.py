@@ -145,7 +145,10 @@ def check(
     elif fmt is CheckFormat.MARKDOWN:
         console.print_data(report.to_markdown_text(outcome, code))
     else:
-        console.print_table(report.to_table(outcome, code))
+        console.print_table(report.to_table(outcome))
+        stdout = console.out()
+        for line in report.message_lines(outcome, code):
+            stdout.print(line, soft_wrap=True)  # one unwrapped line each: grep-able in CI logs
     if fmt is not CheckFormat.TABLE:
         for v in outcome.violations:
             console.note(v.message)
@@ -157,7 +160,7 @@ def check(
     github = annotations is Annotations.GITHUB or (
         annotations is Annotations.AUTO and os.environ.get("GITHUB_ACTIONS") == "true")
     if github:
-        for line in report.github_annotations(outcome):
-            typer.echo(line, err=True)
+        for command in report.github_annotations(outcome):
+            typer.echo(command, err=True)
     if code:
         raise typer.Exit(code)

@@ -185,19 +185,29 @@ class _FittedCheckTable:
                        "or use --format json)", style="dim")
 
 
-def to_table(outcome: Outcome, exit_code: int) -> RenderableType:
-    table = _FittedCheckTable(outcome)
-    parts: list[RenderableType] = [table]
-    # one line per message, never wrapped, so that logs can be searched for them
-    for v in outcome.violations:
-        parts.append(Text(f"{MARK[v.status]} {v.message}", style=STYLE[v.status],
-                          no_wrap=True, overflow="ignore"))
-    for h in outcome.hints:
-        parts.append(Text(f"hint: {h.message}", style="dim", no_wrap=True, overflow="ignore"))
-    parts += [Text(note, style="yellow") for note in _notes(outcome)]
-    parts.append(Text(summary(outcome, exit_code), style="bold red" if exit_code else "bold"))
-    parts.append(Text(CONVENTION.short(), style="dim"))
-    return Group(*parts)
+def to_table(outcome: Outcome) -> RenderableType:
+    """The table of every check and metric (fitted to the console)."""
+    return _FittedCheckTable(outcome)
+
+
+def message_lines(outcome: Outcome, exit_code: int) -> list[Text]:
+    """What follows the table: failures, hints, notes, the verdict and the convention.
+
+    Each is one line that should be printed unwrapped (``soft_wrap=True``) so that CI logs can
+    be searched for it.
+    """
+    lines = [Text(f"{MARK[v.status]} {v.message}", style=STYLE[v.status])
+             for v in outcome.violations]
+    lines += [Text(f"hint: {h.message}", style="dim") for h in outcome.hints]
+    lines += [Text(note, style="yellow") for note in _notes(outcome)]
+    lines.append(Text(summary(outcome, exit_code), style="bold red" if exit_code else "bold"))
+    lines.append(Text(CONVENTION.short(), style="dim"))
+    return lines
+
+
+def to_renderable(outcome: Outcome, exit_code: int) -> RenderableType:
+    """Table and messages together (for notebooks and callers that wrap freely)."""
+    return Group(to_table(outcome), *message_lines(outcome, exit_code))
 
 
 # ---------------------------------------------------------------- JSON
