@@ -51,7 +51,7 @@ class YMap:
 
 YNode = YScalar | YSeq | YMap
 
-MAX_NODES = 200_000
+MAX_NODES = 50_000
 """More nodes than this (after expanding aliases) is refused: an alias bomb, not a model."""
 
 _TAG = "tag:yaml.org,2002:"
