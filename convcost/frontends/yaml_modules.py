@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 
@@ -63,61 +62,3 @@ class SpecParallel(nn.Module):
             assert module is not None
             y = module(y)
         return y
-
-
-class Add(nn.Module):
-    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
-        out = xs[0]
-        for x in xs[1:]:
-            out = out + x
-        return out
-
-
-class Concat(nn.Module):
-    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
-        return torch.cat(xs, dim=1)
-
-
-def _flat_pads(pads: Sequence[tuple[int, int]]) -> tuple[int, ...]:
-    """Per-dimension (before, after) pairs -> F.pad order (last dimension first)."""
-    out: list[int] = []
-    for lo, hi in reversed(pads):
-        out += [lo, hi]
-    return tuple(out)
-
-
-class PaddedConv1d(nn.Conv1d):
-    """A convolution with asymmetric zero padding ('same' with stride > 1 or even kernels)."""
-
-    pads: tuple[int, ...] = ()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out: torch.Tensor = self._conv_forward(F.pad(x, self.pads), self.weight, self.bias)
-        return out
-
-
-class PaddedConv2d(nn.Conv2d):
-    pads: tuple[int, ...] = ()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out: torch.Tensor = self._conv_forward(F.pad(x, self.pads), self.weight, self.bias)
-        return out
-
-
-class PaddedConv3d(nn.Conv3d):
-    pads: tuple[int, ...] = ()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out: torch.Tensor = self._conv_forward(F.pad(x, self.pads), self.weight, self.bias)
-        return out
-
-
-PADDED: dict[int, type[PaddedConv1d] | type[PaddedConv2d] | type[PaddedConv3d]] = {
-    1: PaddedConv1d, 2: PaddedConv2d, 3: PaddedConv3d,
-}
-
-
-def padded_conv(dims: int, pads: Sequence[tuple[int, int]], **kwargs: object) -> nn.Module:
-    module = PADDED[dims](padding=0, **kwargs)  # type: ignore[arg-type]
-    module.pads = _flat_pads(pads)
-    return module
