@@ -1,7 +1,7 @@
 """convcost's performance harness: convcost against its peers, in one run on one machine.
 
     python benchmarks/run.py                  # everything (about 15 minutes on 2 cores)
-    python benchmarks/run.py --quick          # fewer runs, no 100k-layer case (about 5 minutes)
+    python benchmarks/run.py --quick          # fewer runs (about 7 minutes)
     python benchmarks/run.py --smoke          # each light case once, tiny sizes (seconds)
     python benchmarks/run.py --out results.json --only startup,scale
 
@@ -67,18 +67,21 @@ def _torchvision_or_ours(name: str) -> Callable[[], Any]:
         return ours
 
 
-def _build(name: str, device: str) -> Any:
-    import torch
-
+def _factory(name: str) -> Callable[[], Any]:
+    """Resolve (and import) the model's factory; call before starting the clock."""
     if name == "llm_7b":
         sys.path.insert(0, str(ROOT))
         from benchmarks.models import llm_7b
 
-        factory: Callable[[], Any] = llm_7b
-    else:
-        factory = _torchvision_or_ours(name)
+        return llm_7b
+    return _torchvision_or_ours(name)
+
+
+def _build(name: str, device: str) -> Any:
+    import torch
+
     with torch.device(device):
-        return factory().eval()
+        return _factory(name)().eval()
 
 
 def _input(name: str, device: str = "cpu") -> Any:
@@ -108,6 +111,7 @@ def worker_convcost(model: str) -> None:
 
     import convcost
 
+    _factory(model)  # imports torchvision (or our models) outside the timing
     t0 = time.perf_counter()
     m = _build(model, "meta")
     if model == "llm_7b":  # integer token ids: the library entry that takes a dtype
@@ -127,6 +131,7 @@ def worker_fvcore(model: str) -> None:
     from fvcore.nn import FlopCountAnalysis
 
     logging.disable(logging.WARNING)
+    _factory(model)  # imports torchvision (or our models) outside the timing
     t0 = time.perf_counter()
     device = "meta" if model == "llm_7b" else "cpu"
     m = _build(model, device)
@@ -146,6 +151,7 @@ def worker_flop_counter(model: str) -> None:
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
+    _factory(model)  # imports torchvision (or our models) outside the timing
     t0 = time.perf_counter()
     m = _build(model, "cpu")
     with torch.no_grad(), FlopCounterMode(display=False) as counter:
@@ -156,6 +162,7 @@ def worker_flop_counter(model: str) -> None:
 def worker_ptflops(model: str) -> None:
     from ptflops import get_model_complexity_info
 
+    _factory(model)  # imports torchvision (or our models) outside the timing
     t0 = time.perf_counter()
     m = _build(model, "cpu")
     with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
@@ -167,6 +174,7 @@ def worker_ptflops(model: str) -> None:
 def worker_torchinfo(model: str) -> None:
     from torchinfo import summary
 
+    _factory(model)  # imports torchvision (or our models) outside the timing
     t0 = time.perf_counter()
     m = _build(model, "cpu")
     s = summary(m, input_size=(1, 3, 224, 224), verbose=0)
@@ -176,6 +184,7 @@ def worker_torchinfo(model: str) -> None:
 def worker_thop(model: str) -> None:
     from thop import profile
 
+    _factory(model)  # imports torchvision (or our models) outside the timing
     t0 = time.perf_counter()
     m = _build(model, "cpu")
     with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
@@ -513,6 +522,10 @@ def ratios(cases: dict[str, Case]) -> list[dict[str, Any]]:
             if ours_cli and p.rss_mib and ours_cli.rss_mib:
                 add(f"{model}: peak RSS, {peer} script vs convcost analyze", f"{model}_{peer}",
                     f"{model}_cli", "rss", _x(p.rss_mib.median, ours_cli.rss_mib.median))
+    llm, fv7 = _get(cases, "llm_convcost"), _get(cases, "llm_fvcore_meta")
+    if llm and fv7 and llm.inner_s and fv7.inner_s:
+        add("7B on meta: build + count, fvcore vs convcost", "llm_fvcore_meta", "llm_convcost",
+            "inner", _x(fv7.inner_s.median, llm.inner_s.median))
     return out
 
 
@@ -666,7 +679,7 @@ def render(result: dict[str, Any], cases: list[Case]) -> None:
                 g = row["growth"]
                 note = f"{row['us_per_layer']:.0f} µs/layer" + (
                     f"; ×{g['time']:.1f} time for ×{g['layers']:.0f} layers" if g else "")
-            if "macs" in c.payload and c.group == "torch":
+            if "macs" in c.payload and c.group in ("torch", "llm"):
                 note = (note + "; " if note else "") + f"{c.payload['macs'] / 1e9:.2f} GMACs"
         table.add_row(c.group if c.group != last else "", c.label, _fmt_s(c.wall_s),
                       _fmt_s(c.inner_s), f"{c.rss_mib.median:,.0f}" if c.rss_mib else "",
@@ -690,7 +703,7 @@ def render(result: dict[str, Any], cases: list[Case]) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--quick", action="store_true", help="fewer runs; skip 100k layers")
+    ap.add_argument("--quick", action="store_true", help="fewer runs (3 light, 2 heavy, 1 at 100k)")
     ap.add_argument("--smoke", action="store_true",
                     help="each light case once at tiny sizes; no torch models (for tests)")
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results.json"),
@@ -704,8 +717,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.smoke:
         plan = Plan(light=1, heavy=1, sizes=(100, 1_000), models=(), llm=False, peers=False)
     elif args.quick:
-        plan = Plan(light=3, heavy=1, sizes=(1_000, 10_000), models=("resnet50", "vit_b_16"),
-                    llm=True, peers=True)
+        plan = Plan(light=3, heavy=2, sizes=(1_000, 10_000, 100_000),
+                    models=("resnet50", "vit_b_16"), llm=True, peers=True)
     else:
         plan = Plan(light=5, heavy=3, sizes=(1_000, 10_000, 100_000),
                     models=("resnet50", "vit_b_16"), llm=True, peers=True)
