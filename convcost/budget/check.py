@@ -9,6 +9,7 @@ from fractions import Fraction
 
 from convcost.budget.baseline import Baseline
 from convcost.budget.measure import Measured
+from convcost.budget.policy import FailOn, Policy
 from convcost.budget.spec import Budget, Check, Level, Threshold, Where
 from convcost.budget.units import Form, Metric, suggest
 
@@ -20,20 +21,6 @@ class Status(StrEnum):
     PASS = "pass"
     WARN = "warn"
     FAIL = "fail"
-
-
-class Policy(StrEnum):
-    """What a missing or incompatible baseline does to a ``max_increase`` check."""
-
-    PASS = "pass"
-    WARN = "warn"
-    ERROR = "error"
-
-
-class FailOn(StrEnum):
-    ERROR = "error"
-    WARN = "warn"
-    NEVER = "never"
 
 
 class BaselineState(StrEnum):

@@ -8,11 +8,10 @@ from pathlib import Path
 
 import typer
 
-from convcost.budget.check import FailOn, Policy
+from convcost.budget.policy import CheckFormat, FailOn, Policy
 from convcost.cli import console
 from convcost.cli.app import app
 from convcost.errors import Context, InputError
-from convcost.report.budget import CheckFormat
 
 EXAMPLE = """[b]Examples[/b]
 

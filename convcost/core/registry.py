@@ -6,9 +6,10 @@ the same way for every op, so that no formula can get it differently.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import replace
-from typing import Any, TypeVar
+from functools import lru_cache
+from typing import Any, TypeVar, cast
 
 from convcost.core.cost import Cost, numel
 from convcost.core.dtypes import DType
@@ -49,12 +50,27 @@ def registered() -> tuple[type, ...]:
 
 def cost_of(op: Op, inputs: Sequence[Shape], dtype: DType = DType.FLOAT32) -> Cost:
     """The cost of ``op`` applied to tensors of the given shapes (batch dimension first)."""
+    shapes = tuple(tuple(s) for s in inputs)
+    try:
+        hash(op)
+    except TypeError:  # an op with a mutable field: compute without the cache
+        return _compute(op, shapes, dtype)
+    return _cached(cast(Hashable, op), shapes, dtype)
+
+
+# Ops and shapes are immutable, so one (op, shapes, dtype) always costs the same. Networks
+# repeat layers, and an analysis costs each record again for its variants and alternatives.
+@lru_cache(maxsize=1 << 16)
+def _cached(op: Hashable, shapes: tuple[Shape, ...], dtype: DType) -> Cost:
+    return _compute(cast(Op, op), shapes, dtype)
+
+
+def _compute(op: Op, shapes: tuple[Shape, ...], dtype: DType) -> Cost:
     import convcost.core.formulas  # noqa: F401  (registers the built-in formulas)
 
     fn = _FORMULAS.get(type(op))
     if fn is None:
         raise InputError(f"no formula for {type(op).__name__}")
-    shapes = tuple(tuple(s) for s in inputs)
     for s in shapes:
         if any((not isinstance(d, int)) or d < 1 for d in s):
             raise ShapeError(f"shape {list(s)} must hold positive integers")

