@@ -48,7 +48,7 @@ def test_rows_add_up_to_totals(mobilenet: dict) -> None:  # type: ignore[type-ar
     layers, t = mobilenet["layers"], mobilenet["totals"]
     for key in ("macs", "params", "weights", "other_ops", "bytes", "flops"):
         assert sum(layer[key] for layer in layers) == t[key], key
-    assert t["params"] == t["weights"] + t["bias"] + t["affine"]
+    assert t["params"] == t["weights"] + t["bias"] + t["affine"] + t["free"]
 
 
 def test_breakdown_is_the_papers_table2(mobilenet: dict) -> None:  # type: ignore[type-arg]

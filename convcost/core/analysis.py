@@ -36,13 +36,14 @@ class Totals:
     weights: int = 0
     bias: int = 0
     affine: int = 0
+    free: int = 0
     buffers: int = 0
     other_ops: int = 0
     bytes: int = 0
 
     @property
     def params(self) -> int:
-        return self.weights + self.bias + self.affine
+        return self.weights + self.bias + self.affine + self.free
 
     @property
     def flops(self) -> int:
@@ -50,15 +51,16 @@ class Totals:
 
     @classmethod
     def of(cls, costs: Iterable[Cost]) -> Totals:
-        t = [0] * 7
+        t = [0] * 8
         for c in costs:
             t[0] += c.macs
             t[1] += c.weights
             t[2] += c.bias
             t[3] += c.affine
-            t[4] += c.buffers
-            t[5] += c.other_ops
-            t[6] += c.bytes
+            t[4] += c.free
+            t[5] += c.buffers
+            t[6] += c.other_ops
+            t[7] += c.bytes
         return cls(*t)
 
     def to_dict(self) -> dict[str, int]:
@@ -69,6 +71,7 @@ class Totals:
             "weights": self.weights,
             "bias": self.bias,
             "affine": self.affine,
+            "free": self.free,
             "buffers": self.buffers,
             "other_ops": self.other_ops,
             "bytes": self.bytes,
@@ -156,7 +159,7 @@ def cost_records(records: Sequence[LayerRecord], dtype: DType) -> list[Cost]:
                 key=where.key if where else None,
             ) from err
         if rec.tied:
-            cost = replace(cost, weights=0, bias=0, affine=0)
+            cost = replace(cost, weights=0, bias=0, affine=0, free=0)
         costs.append(cost)
     return costs
 

@@ -24,7 +24,8 @@ class Cost:
     ``macs`` counts the multiply-adds of convolution, linear, matmul and attention only; bias
     adds, normalisation, activations, pooling and element-wise work are ``other_ops``.
     ``weights`` are the weight tensors of convolutions and linear layers (the paper's parameter
-    count); ``bias`` and ``affine`` (normalisation scale and shift) complete ``params``.
+    count); ``bias``, ``affine`` (normalisation scale and shift) and ``free`` (parameters a
+    model uses directly, such as a class token or a position embedding) complete ``params``.
     ``bytes`` is the memory traffic: inputs read, output written, parameters and buffers read.
     """
 
@@ -33,13 +34,14 @@ class Cost:
     weights: int = 0
     bias: int = 0
     affine: int = 0
+    free: int = 0
     buffers: int = 0
     other_ops: int = 0
     bytes: int = 0
 
     @property
     def params(self) -> int:
-        return self.weights + self.bias + self.affine
+        return self.weights + self.bias + self.affine + self.free
 
     @property
     def flops(self) -> int:
@@ -58,6 +60,7 @@ class Cost:
             weights=self.weights + other.weights,
             bias=self.bias + other.bias,
             affine=self.affine + other.affine,
+            free=self.free + other.free,
             buffers=self.buffers + other.buffers,
             other_ops=self.other_ops + other.other_ops,
             bytes=self.bytes + other.bytes,

@@ -18,6 +18,7 @@ from convcost.core.ops import (
     Conv,
     Dropout,
     Flatten,
+    FreeParameter,
     GlobalPool,
     Linear,
     Pool,
@@ -302,3 +303,8 @@ def embedding(op: Embedding, inputs: tuple[Shape, ...]) -> Cost:
         output_shape=(*ids, op.embedding_dim),
         weights=op.num_embeddings * op.embedding_dim,
     )
+
+
+@formula(FreeParameter, moves_data=False)  # read by the op that uses it, counted there
+def free_parameter(op: FreeParameter, inputs: tuple[Shape, ...]) -> Cost:
+    return Cost(output_shape=(op.numel,), free=op.numel)

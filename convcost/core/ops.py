@@ -34,6 +34,7 @@ class Kind(StrEnum):
     NORM = "norm"
     ELEMENTWISE = "elementwise"
     EMBEDDING = "embedding"
+    PARAMETER = "parameter"
 
 
 class ConvRole(StrEnum):
@@ -490,3 +491,15 @@ class Embedding:
     @property
     def kind(self) -> Kind:
         return Kind.EMBEDDING
+
+
+@dataclass(frozen=True)
+class FreeParameter:
+    """A parameter the model uses directly (a class token, a position embedding), not through
+    a layer: it costs no arithmetic of its own, but it is a parameter."""
+
+    numel: int
+
+    @property
+    def kind(self) -> Kind:
+        return Kind.PARAMETER

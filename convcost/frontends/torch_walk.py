@@ -47,6 +47,7 @@ from convcost.core.ops import (
     Conv,
     Elementwise,
     Embedding,
+    FreeParameter,
     Linear,
     Matmul,
     Norm,
@@ -1020,6 +1021,12 @@ def walk(
     records, uncounted = walker.finish()
     names = dict(model.named_parameters())
     uncovered = tuple(n for n, p in names.items() if id(p) not in walker.used_params)
+    # parameters used directly (class tokens, position embeddings) or not at all are still
+    # parameters: one record each, so that the rows add up to sum(p.numel())
+    records += [
+        LayerRecord(tuple(n.split(".")), FreeParameter(names[n].numel()), ())
+        for n in uncovered
+    ]
     return TorchWalk(
         records=records,
         uncounted=uncounted,

@@ -23,6 +23,7 @@ from convcost.core.ops import (
     BatchNorm,
     Conv,
     ConvRole,
+    FreeParameter,
     GlobalPool,
     Linear,
     Pool,
@@ -100,6 +101,8 @@ def kind_label(op: object) -> str:
         }[op.role]
     if isinstance(op, Linear):
         return "fc"
+    if isinstance(op, FreeParameter):
+        return "param"
     if isinstance(op, Activation):
         return str(op.function)
     if isinstance(op, BatchNorm):
@@ -209,6 +212,8 @@ def to_dict(report: ModelReport) -> dict[str, Any]:
             "params": line.cost.params,
             "weights": line.cost.weights,
             "bias": line.cost.bias,
+            "affine": line.cost.affine,
+            "free": line.cost.free,
             "other_ops": line.cost.other_ops,
             "bytes": line.cost.bytes,
             "geometry": line.geometry,
