@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from collections.abc import Sequence
@@ -33,6 +34,9 @@ class _Boundary(TyperGroup):
         standalone_mode: bool = True,
         **extra: Any,
     ) -> Any:
+        # A run allocates many small, long-lived objects (records, costs, rows) and frees
+        # little: the default collector spends ~40% of a 100,000-layer analysis rescanning them.
+        gc.set_threshold(100_000, 50, 100)
         code = self._run(args, prog_name or "convcost", complete_var, extra)
         if standalone_mode:
             sys.exit(code)

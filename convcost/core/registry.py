@@ -52,10 +52,11 @@ def cost_of(op: Op, inputs: Sequence[Shape], dtype: DType = DType.FLOAT32) -> Co
     """The cost of ``op`` applied to tensors of the given shapes (batch dimension first)."""
     shapes = tuple(tuple(s) for s in inputs)
     try:
-        hash(op)
-    except TypeError:  # an op with a mutable field: compute without the cache
-        return _compute(op, shapes, dtype)
-    return _cached(cast(Hashable, op), shapes, dtype)
+        return _cached(cast(Hashable, op), shapes, dtype)
+    except TypeError as e:
+        if "unhashable" not in str(e):
+            raise
+        return _compute(op, shapes, dtype)  # an op with a mutable field: no cache
 
 
 # Ops and shapes are immutable, so one (op, shapes, dtype) always costs the same. Networks
