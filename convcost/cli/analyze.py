@@ -155,6 +155,7 @@ def analyze(
         from convcost.reference import timing as timer
 
         parse.positive("--repeats", repeats)
+        parse.non_negative("--warmup", warmup)
         how = timer.settings(repeats, warmup)
         with console.progress("Timing both forms with torch", timer.count_jobs(result.analysis)
                               ) as advance:

@@ -91,6 +91,7 @@ def compare(
         from convcost.reference import timing as timer
 
         parse.positive("--repeats", repeats)
+        parse.non_negative("--warmup", warmup)
         with console.progress("Timing the layers with torch", 4) as advance:
             timing = timer.measure_comparison(comparison, timer.settings(repeats, warmup),
                                               advance)
