@@ -19,7 +19,7 @@ from typing import Any
 from convcost.budget.units import Amount, Metric, UnitError, parse_amount, parse_metric, parse_pair
 from convcost.errors import Context, InputError
 from convcost.frontends.torch_source import InputSpec, as_input_specs
-from convcost.frontends.yaml_nodes import Pos, YMap, YNode, YScalar, YSeq, read_yaml
+from convcost.frontends.yaml_nodes import Pos, YMap, YNode, YScalar, YSeq, describe, read_yaml
 
 VERSION = 1
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -145,18 +145,6 @@ def _suggest(word: str, options: Sequence[str]) -> str:
     return f"; did you mean {close[0]!r}?" if close else f"; allowed: {', '.join(options)}"
 
 
-def _describe(node: YNode) -> str:
-    if isinstance(node, YMap):
-        return "a mapping"
-    if isinstance(node, YSeq):
-        return "a list"
-    if node.value is None:
-        return "nothing (null)"
-    if isinstance(node.value, bool):
-        return f"a boolean ({str(node.value).lower()})"
-    return repr(node.value)
-
-
 class _Reader:
     def __init__(self, file: str) -> None:
         self.file = file
@@ -171,7 +159,7 @@ class _Reader:
 
     def mapping(self, node: YNode, key: str, allowed: Sequence[str]) -> YMap:
         if not isinstance(node, YMap):
-            raise self.error(node.pos, key, f"expected a mapping, got {_describe(node)}")
+            raise self.error(node.pos, key, f"expected a mapping, got {describe(node)}")
         for k in node.items:
             if k not in allowed:
                 sub = f"{key}.{k}" if key else k
@@ -181,7 +169,7 @@ class _Reader:
 
     def string(self, node: YNode, key: str) -> str:
         if not isinstance(node, YScalar) or not isinstance(node.value, str) or not node.value:
-            raise self.error(node.pos, key, f"expected a non-empty string, got {_describe(node)}")
+            raise self.error(node.pos, key, f"expected a non-empty string, got {describe(node)}")
         return node.value
 
     # -------------------------------------------------------------- top level
@@ -193,7 +181,7 @@ class _Reader:
             node = top.items["version"]
             if not isinstance(node, YScalar) or node.value != VERSION or \
                     isinstance(node.value, bool):
-                raise self.error(node.pos, "version", f"unsupported version {_describe(node)}; "
+                raise self.error(node.pos, "version", f"unsupported version {describe(node)}; "
                                  f"this convcost reads version {VERSION}")
         baseline = baseline_where = None
         if "baseline" in top.items:
@@ -206,7 +194,7 @@ class _Reader:
         node = top.items["checks"]
         if not isinstance(node, YSeq) or not node.items:
             raise self.error(node.pos, "checks", "expected a non-empty list of checks, got "
-                             + ("an empty list" if isinstance(node, YSeq) else _describe(node)))
+                             + ("an empty list" if isinstance(node, YSeq) else describe(node)))
         checks: list[Check] = []
         names: dict[str, Where] = {}
         for i, item in enumerate(node.items):
@@ -252,7 +240,7 @@ class _Reader:
             kw = plain(items["kwargs"])
             if not isinstance(kw, dict):
                 raise self.error(items["kwargs"].pos, f"{key}.kwargs",
-                                 f"expected a mapping, got {_describe(items['kwargs'])}")
+                                 f"expected a mapping, got {describe(items['kwargs'])}")
             kwargs = kw
         scope = scope_where = None
         if "scope" in items:
@@ -269,7 +257,7 @@ class _Reader:
             word = items["level"]
             if not isinstance(word, YScalar) or word.value not in ("error", "warn"):
                 raise self.error(word.pos, f"{key}.level",
-                                 f"expected 'error' or 'warn', got {_describe(word)}")
+                                 f"expected 'error' or 'warn', got {describe(word)}")
             level = Level(str(word.value))
         if "name" in items:
             name = self.string(items["name"], f"{key}.name")
@@ -302,7 +290,7 @@ class _Reader:
         except InputError as e:
             raise self.error(node.pos, key, e.message) from None
         raise self.error(node.pos, key, f"expected a shape such as [1, 3, 224, 224] or "
-                         f"'1,3,224,224', got {_describe(node)}")
+                         f"'1,3,224,224', got {describe(node)}")
 
     def thresholds(self, node: YNode | None, key: str, *, increase: bool
                    ) -> tuple[Threshold, ...]:
@@ -310,7 +298,7 @@ class _Reader:
             return ()
         if not isinstance(node, YMap):
             raise self.error(node.pos, key, f"expected a mapping of metric: value, e.g. "
-                             f"{{macs: {'1%' if increase else '600M'}}}, got {_describe(node)}")
+                             f"{{macs: {'1%' if increase else '600M'}}}, got {describe(node)}")
         if not node.items:
             raise self.error(node.pos, key, "empty: give at least one metric")
         out = []
@@ -322,7 +310,7 @@ class _Reader:
                 raise self.error(node.key_pos[name], sub, str(e)) from None
             if not isinstance(value, YScalar):
                 raise self.error(value.pos, sub, f"expected a number such as "
-                                 f"{'1%' if increase else '600M'}, got {_describe(value)}")
+                                 f"{'1%' if increase else '600M'}, got {describe(value)}")
             try:
                 amount = parse_amount(value.value, metric, increase=increase)
             except UnitError as e:

@@ -15,7 +15,7 @@ from convcost.cli.app import app
 from convcost.core.analysis import Variant
 from convcost.errors import Context, InputError
 from convcost.reference.counts import Tool
-from convcost.report.formats import Format, to_json
+from convcost.report.formats import Format
 
 EXAMPLE = """[b]Examples[/b]
 
@@ -162,23 +162,17 @@ def analyze(
             timing = timer.measure_analysis(result.analysis, how, advance)
     from convcost.report import measure as measured
 
-    if fmt is Format.JSON:
-        data = result.to_dict()
-        if timing is not None:
-            data["measured"] = measured.model_dict(timing)
-        console.print_data(to_json(data))
-    elif fmt is Format.CSV:
-        console.print_data(report.to_csv_text(result))
-        if timing is not None:
-            console.note("--measure: CSV carries the counts only; use --format json")
-    elif fmt is Format.MARKDOWN:
-        console.print_data(report.to_markdown_text(result))
-        if timing is not None:
-            console.print_data("\n" + measured.model_markdown(timing))
-    else:
-        console.print_table(report.to_table(result))
-        if timing is not None:
-            console.print_table(measured.model_table(timing))
+    timed = timing
+    console.emit(fmt, console.Output(
+        data=result.to_dict,
+        csv=lambda: report.to_csv_text(result),
+        markdown=lambda: report.to_markdown_text(result),
+        table=lambda: report.to_table(result),
+        extra_key="measured",
+        extra_data=None if timed is None else lambda: measured.model_dict(timed),
+        extra_markdown=None if timed is None else lambda: measured.model_markdown(timed),
+        extra_table=None if timed is None else lambda: measured.model_table(timed),
+    ))
     if export is not None:
         console.export(report.to_table(result), export)
         console.note(f"wrote {export}")

@@ -9,7 +9,7 @@ from convcost.cli.app import app
 from convcost.core.ops import Conv
 from convcost.core.rewrite import compare as compare_conv
 from convcost.errors import AnalysisError, Context, ConvcostError, InputError
-from convcost.report.formats import Format, to_json
+from convcost.report.formats import Format
 
 EXAMPLE = """[b]Examples[/b]
 
@@ -98,20 +98,15 @@ def compare(
 
     from convcost.report import measure as measured
 
-    if fmt is Format.JSON:
-        data = report.to_dict(result)
-        if timing is not None:
-            data["measured"] = measured.compare_dict(timing)
-        console.print_data(to_json(data))
-    elif fmt is Format.CSV:
-        console.print_data(report.to_csv_text(result))
-        if timing is not None:
-            console.note("--measure: CSV carries the counts only; use --format json")
-    elif fmt is Format.MARKDOWN:
-        console.print_data(report.to_markdown_text(result))
-        if timing is not None:
-            console.print_data("\n" + measured.compare_markdown(comparison, timing))
-    else:
-        console.print_table(report.to_table(result))
-        if timing is not None:
-            console.print_table(measured.compare_table(comparison, timing))
+    timed = timing
+    console.emit(fmt, console.Output(
+        data=lambda: report.to_dict(result),
+        csv=lambda: report.to_csv_text(result),
+        markdown=lambda: report.to_markdown_text(result),
+        table=lambda: report.to_table(result),
+        extra_key="measured",
+        extra_data=None if timed is None else lambda: measured.compare_dict(timed),
+        extra_markdown=None if timed is None else
+        lambda: measured.compare_markdown(comparison, timed),
+        extra_table=None if timed is None else lambda: measured.compare_table(comparison, timed),
+    ))

@@ -10,7 +10,9 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console, RenderableType
 
@@ -87,3 +89,43 @@ def progress(message: str, total: int) -> Iterator[Callable[[], None]]:
                   transient=True) as bar:
         task = bar.add_task(message, total=total)
         yield lambda: bar.advance(task)
+
+
+@dataclass(frozen=True)
+class Output:
+    """One report in every format, made only when asked for; ``extra`` is an optional second
+    part (measurements) under key ``extra_key`` in JSON, appended in Markdown and tables."""
+
+    data: Callable[[], dict[str, Any]]
+    csv: Callable[[], str]
+    markdown: Callable[[], str]
+    table: Callable[[], RenderableType]
+    extra_key: str = ""
+    extra_data: Callable[[], dict[str, Any]] | None = None
+    extra_markdown: Callable[[], str] | None = None
+    extra_table: Callable[[], RenderableType] | None = None
+
+
+def emit(fmt: str, output: Output) -> None:
+    """Print ``output`` in format ``fmt`` (table, json, csv or markdown) on stdout."""
+    from convcost.report.formats import to_json
+
+    extra = output.extra_data is not None
+    if fmt == "json":
+        data = output.data()
+        if output.extra_data is not None:
+            data[output.extra_key] = output.extra_data()
+        print_data(to_json(data))
+    elif fmt == "csv":
+        print_data(output.csv())
+        if extra:
+            note(f"CSV carries the counts only; use --format json for the {output.extra_key} "
+                 "values")
+    elif fmt == "markdown":
+        print_data(output.markdown())
+        if output.extra_markdown is not None:
+            print_data("\n" + output.extra_markdown())
+    else:
+        print_table(output.table())
+        if output.extra_table is not None:
+            print_table(output.extra_table())

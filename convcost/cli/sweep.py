@@ -7,7 +7,7 @@ import typer
 from convcost.cli import console, parse
 from convcost.cli.app import app
 from convcost.errors import Context, InputError
-from convcost.report.formats import Format, to_json
+from convcost.report.formats import Format
 
 EXAMPLE = """[b]Example[/b]
 
@@ -63,11 +63,9 @@ def sweep(
     total = len(alphas) * len(resolutions)
     with console.progress("Sweeping", total) as advance:
         points = run_sweep(source, alphas, resolutions, batch=batch, on_point=advance)
-    if fmt is Format.JSON:
-        console.print_data(to_json(report.to_dict(spec.name, points)))
-    elif fmt is Format.CSV:
-        console.print_data(report.to_csv_text(points))
-    elif fmt is Format.MARKDOWN:
-        console.print_data(report.to_markdown_text(spec.name, points))
-    else:
-        console.print_table(report.to_table(spec.name, points))
+    console.emit(fmt, console.Output(
+        data=lambda: report.to_dict(spec.name, points),
+        csv=lambda: report.to_csv_text(points),
+        markdown=lambda: report.to_markdown_text(spec.name, points),
+        table=lambda: report.to_table(spec.name, points),
+    ))

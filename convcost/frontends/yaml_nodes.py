@@ -201,3 +201,16 @@ def read_yaml(text: str, file: str) -> YNode:
             raise error(file, None, "<document>", "document nested too deeply") from None
     finally:
         loader.dispose()
+
+
+def describe(node: YNode) -> str:
+    """What a node holds, for messages: 'a mapping', 'a list', 'nothing (null)', '12'."""
+    if isinstance(node, YMap):
+        return "a mapping"
+    if isinstance(node, YSeq):
+        return "a list"
+    if node.value is None:
+        return "nothing (null)"
+    if isinstance(node.value, bool):
+        return f"a boolean ({str(node.value).lower()})"
+    return repr(node.value)

@@ -47,6 +47,7 @@ from convcost.frontends.yaml_nodes import (
     YNode,
     YScalar,
     YSeq,
+    describe,
     error,
     read_yaml,
 )
@@ -218,7 +219,7 @@ class _Compiler:
         """A number or an expression; also whether it used the name ``in``."""
         if not isinstance(node, YScalar) or isinstance(node.value, bool) or node.value is None:
             raise self.err(node.pos, key, f"expected a number or an expression, got "
-                           f"{_describe(node)}")
+                           f"{describe(node)}")
         v = node.value
         if isinstance(v, int | float):
             if isinstance(v, float) and not math.isfinite(v):
@@ -272,7 +273,7 @@ class _Compiler:
         if node is None:
             return default
         if not isinstance(node, YScalar) or not isinstance(node.value, bool):
-            raise self.err(node.pos, o.sub(k), f"expected true or false, got {_describe(node)}")
+            raise self.err(node.pos, o.sub(k), f"expected true or false, got {describe(node)}")
         return node.value
 
     def word(self, o: _Opts, k: str, choices: Iterable[str], default: str) -> str:
@@ -286,7 +287,7 @@ class _Compiler:
             value = node.value.strip().lower()
         else:
             raise self.err(node.pos, o.sub(k), f"expected one of {', '.join(allowed)}, got "
-                           f"{_describe(node)}")
+                           f"{describe(node)}")
         if value not in allowed:
             raise self.err(node.pos, o.sub(k), f"unknown value {value!r}; use one of "
                            f"{', '.join(allowed)}{_suggest(value, allowed)}")
@@ -339,7 +340,7 @@ class _Compiler:
                 return (), shape
             raise self.err(pos, key, "expected a list of layers")
         if not isinstance(node, YSeq):
-            raise self.err(node.pos, key, f"expected a list of layers, got {_describe(node)}")
+            raise self.err(node.pos, key, f"expected a list of layers, got {describe(node)}")
         if not node.items and not allow_empty:
             raise self.err(node.pos, key, "the list of layers is empty")
         if key.count("[") > MAX_DEPTH:
@@ -375,7 +376,7 @@ class _Compiler:
         if not isinstance(node, YScalar) or not isinstance(node.value, str) or \
                 not _NAME.match(node.value):
             raise self.err(node.pos, o.sub("name"), "a name is letters, digits, '_' and '-' "
-                           f"(no dots or spaces), got {_describe(node)}")
+                           f"(no dots or spaces), got {describe(node)}")
         return node.value
 
     def split(self, item: YNode, key: str) -> _Opts:
@@ -386,7 +387,7 @@ class _Compiler:
             return _Opts(kind, {}, {}, f"{key}.{kind}", item.pos)
         if not isinstance(item, YMap) or not item.items:
             raise self.err(item.pos, key, "a layer is a mapping with one key, its kind "
-                           f"(e.g. '- conv: {{out: 32, kernel: 3}}'), got {_describe(item)}")
+                           f"(e.g. '- conv: {{out: 32, kernel: 3}}'), got {describe(item)}")
         keys = list(item.items)
         if len(keys) > 1:
             kinds = [k for k in keys if k in KINDS]
@@ -411,7 +412,7 @@ class _Compiler:
             return _Opts(kind, {"layers": value}, {"layers": value.pos}, sub, kpos)
         if not isinstance(value, YMap):
             raise self.err(value.pos, sub, f"the options of {kind!r} must be a mapping, got "
-                           f"{_describe(value)}")
+                           f"{describe(value)}")
         allowed = KINDS[kind]
         for k in value.items:
             if k not in allowed:
@@ -711,7 +712,7 @@ class _Compiler:
             return
         if not isinstance(node, YMap):
             raise self.err(node.pos, "variables", "variables must be a mapping of name to "
-                           f"number or expression, got {_describe(node)}")
+                           f"number or expression, got {describe(node)}")
         for k in node.items:
             if not _VAR.match(k) or k == "in":
                 raise self.err(node.key_pos[k], f"variables.{k}", f"bad variable name {k!r}: "
@@ -731,7 +732,7 @@ class _Compiler:
             if not isinstance(value, YScalar) or isinstance(value.value, bool) or \
                     value.value is None:
                 raise self.err(value.pos, key, "a variable is a number or an expression, got "
-                               f"{_describe(value)}")
+                               f"{describe(value)}")
             v = value.value
             if isinstance(v, str):
                 def lookup(n: str) -> Number:
@@ -757,20 +758,10 @@ class _Compiler:
 _ACTS = (*(a.value for a in ActivationFn), "none")
 
 
-def _describe(node: YNode) -> str:
-    if isinstance(node, YMap):
-        return "a mapping"
-    if isinstance(node, YSeq):
-        return "a list"
-    if node.value is None:
-        return "nothing (null)"
-    return repr(node.value)
-
-
 def _check_top(root: YNode, file: str) -> YMap:
     if not isinstance(root, YMap):
         raise error(file, root.pos, "<document>", "a model file is a mapping with 'name', "
-                    f"'input' and 'layers', got {_describe(root)}")
+                    f"'input' and 'layers', got {describe(root)}")
     for k in root.items:
         if k not in TOP_KEYS:
             hint = _suggest(k, TOP_KEYS)
@@ -815,7 +806,7 @@ def parse_spec(
         if not isinstance(node, YScalar) or not isinstance(node.value, str) or \
                 not node.value.strip():
             raise error(filename, node.pos, "name", f"name must be a string, got "
-                        f"{_describe(node)}")
+                        f"{describe(node)}")
         name = node.value
     for k in ("description",):
         node2 = items.get(k)
@@ -828,7 +819,7 @@ def parse_spec(
         node = items["dtype"]
         if not isinstance(node, YScalar) or not isinstance(node.value, str):
             raise error(filename, node.pos, "dtype", f"dtype must be a string, got "
-                        f"{_describe(node)}")
+                        f"{describe(node)}")
         try:
             dtype = DType.parse(node.value)
         except InputError as exc:
@@ -838,7 +829,7 @@ def parse_spec(
     if not isinstance(inode, YSeq) or not 2 <= len(inode.items) <= 4:
         raise error(filename, inode.pos, "input", "input is [channels, *spatial] without the "
                     "batch, with 1 to 3 spatial sizes (e.g. [3, 224, 224]), got "
-                    f"{_describe(inode)}")
+                    f"{describe(inode)}")
     shape = tuple(comp.integer(n, f"input[{i}]", "input size") for i, n in
                   enumerate(inode.items))
     if resolution is not None:
