@@ -110,3 +110,9 @@ def test_uncounted_ops_make_a_lower_bound_and_strict_fails(tmp_path: Path) -> No
     code, out, err = run("analyze", f"{model}:Spectral", "--input", "2,16", "--no-reference",
                          "--strict")
     assert code == 3 and out == "" and "fft" in err
+
+
+def test_a_directory_is_not_a_model(tmp_path: Path) -> None:
+    code, out, err = run("analyze", str(tmp_path), "--no-reference")
+    assert code == 2 and out == ""
+    assert "is a directory" in err and len(err.strip().splitlines()) == 1

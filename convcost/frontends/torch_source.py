@@ -300,6 +300,9 @@ def _load_model(source: str, kwargs: dict[str, Any], device: str) -> torch.nn.Mo
     if name is None:
         suffix = path.suffix.lower()
         if suffix in TORCHSCRIPT_SUFFIXES | EXPORT_SUFFIXES or path.exists():
+            if path.is_dir():
+                raise InputError("is a directory; give a YAML description, a TorchScript or "
+                                 ".pt2 file, or package.module:factory", Context(file=target))
             if not path.is_file():
                 raise InputError(f"no such file: {target}", Context(file=target))
             if kwargs:
