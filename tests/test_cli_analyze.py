@@ -107,6 +107,10 @@ def test_fvcore_reference_agrees_on_macs(mobilenet: dict) -> None:  # type: igno
     for layer in mobilenet["layers"]:
         if layer["kind"].startswith(("conv", "dw", "pw", "fc")):
             assert layer["reference"]["fvcore"]["macs"] == layer["macs"], layer["name"]
+        if layer["kind"] == "bn":  # every difference names its reason
+            ref = layer["reference"]["fvcore"]
+            assert ref["status"] == "explained" and "batch_norm" in ref["reason"]
+            assert ref["macs"] == layer["other_ops"]
 
 
 @pytest.mark.parametrize("config", CONFIGS, ids=lambda p: Path(p).stem)

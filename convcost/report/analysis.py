@@ -229,7 +229,8 @@ def to_dict(report: ModelReport) -> dict[str, Any]:
         else:
             entry["layers"] = len(line.rows)
         refs = {tool: {"macs": ag.layers[line.name].theirs,
-                       "status": str(ag.layers[line.name].status)}
+                       "status": str(ag.layers[line.name].status),
+                       "reason": ag.layers[line.name].reason}
                 for tool, ag in report.reference.items() if line.name in ag.layers}
         if refs:
             entry["reference"] = refs
