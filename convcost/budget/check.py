@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from enum import StrEnum
 from fractions import Fraction
 
+from convcost._compat import StrEnum
 from convcost.budget.baseline import Baseline
 from convcost.budget.measure import Measured
 from convcost.budget.policy import FailOn, Policy

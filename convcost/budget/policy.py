@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
+from convcost._compat import StrEnum
 
 
 class Policy(StrEnum):

@@ -12,10 +12,10 @@ import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from convcost._compat import StrEnum
 from convcost.budget.units import Amount, Metric, UnitError, parse_amount, parse_metric, parse_pair
 from convcost.errors import Context, InputError
 from convcost.frontends.torch_source import InputSpec, as_input_specs

@@ -10,8 +10,9 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from enum import StrEnum
 from fractions import Fraction
+
+from convcost._compat import StrEnum
 
 
 class Metric(StrEnum):

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-from enum import StrEnum
 from pathlib import Path
 
 import typer
 
+from convcost._compat import StrEnum
 from convcost.budget.policy import CheckFormat, FailOn, Policy
 from convcost.cli import console
 from convcost.cli.app import app

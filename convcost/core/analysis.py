@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from enum import StrEnum
 
+from convcost._compat import StrEnum
 from convcost.core.cost import FLOPS_PER_MAC, Cost
 from convcost.core.dtypes import DType
 from convcost.core.ops import (

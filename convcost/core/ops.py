@@ -7,9 +7,9 @@ outside; costs come from the formula registry (``convcost.core.formulas``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Protocol
 
+from convcost._compat import StrEnum
 from convcost.errors import InputError
 
 Shape = tuple[int, ...]

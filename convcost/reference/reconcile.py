@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from enum import StrEnum
+
+from convcost._compat import StrEnum
 
 # operators whose counts are multiply-adds in both references
 MAC_OPERATORS = frozenset({

@@ -6,8 +6,9 @@ import csv
 import io
 import json
 from collections.abc import Mapping, Sequence
-from enum import StrEnum
 from typing import Any
+
+from convcost._compat import StrEnum
 
 SCHEMA_VERSION = 1
 
