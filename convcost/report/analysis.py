@@ -194,10 +194,6 @@ def lines_of(analysis: Analysis, depth: int | None) -> list[Line]:
 # ---------------------------------------------------------------- JSON
 
 
-def _totals_dict(t: Totals) -> dict[str, int]:
-    return t.to_dict()
-
-
 def to_dict(report: ModelReport) -> dict[str, Any]:
     a = report.analysis
     layers = []
@@ -246,7 +242,7 @@ def to_dict(report: ModelReport) -> dict[str, Any]:
         "dtype": str(a.dtype),
         "rewritten_as": str(a.rewritten_as),
         "lower_bound": a.lower_bound,
-        "totals": _totals_dict(a.totals),
+        "totals": a.totals.to_dict(),
         "layers": layers,
         "breakdown": [
             {"group": b.group, "macs": b.macs, "params": b.params, "weights": b.weights,
