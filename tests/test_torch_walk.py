@@ -327,3 +327,24 @@ def test_model_left_as_found_after_a_failed_forward() -> None:
         walk(model, [(2, 4, 6, 6)])
     assert model.training and all(m.training for m in model.modules())
     assert (len(mm._global_forward_hooks), len(mm._global_forward_pre_hooks)) == hooks
+
+
+class TiedDecoderWithBias(nn.Module):
+    """BERT's masked-LM head: the decoder's weight is the embedding table, its bias its own."""
+
+    def __init__(self, vocab: int = 50, dim: int = 8) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(vocab, dim)
+        self.decoder = nn.Linear(dim, vocab)
+        self.decoder.weight = self.embed.weight
+
+    def forward(self, ids: Tensor) -> Tensor:
+        return self.decoder(self.embed(ids))
+
+
+def test_tied_weight_with_its_own_bias_keeps_the_bias() -> None:
+    model = TiedDecoderWithBias()
+    a = analyze_model(model, "1,3:int64")
+    assert a.totals.params == sum(p.numel() for p in model.parameters()) == 50 * 8 + 50
+    decoder = next(r for r in a.rows if r.name == "decoder")
+    assert decoder.cost.weights == 0 and decoder.cost.bias == 50

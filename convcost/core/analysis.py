@@ -158,8 +158,11 @@ def cost_records(records: Sequence[LayerRecord], dtype: DType) -> list[Cost]:
                 col=where.col if where else None,
                 key=where.key if where else None,
             ) from err
+        bias_tied = rec.tied if rec.bias_tied is None else rec.bias_tied
         if rec.tied:
-            cost = replace(cost, weights=0, bias=0, affine=0, free=0)
+            cost = replace(cost, weights=0, affine=0, free=0)
+        if bias_tied:
+            cost = replace(cost, bias=0)
         costs.append(cost)
     return costs
 

@@ -22,7 +22,10 @@ class LayerRecord:
     origin: Context | None = None
     """Where the layer was declared (file and line), for messages."""
     tied: bool = False
-    """Its parameters are shared with an earlier record and were counted there."""
+    """Its weight is shared with an earlier record and was counted there."""
+    bias_tied: bool | None = None
+    """Whether its bias was counted on an earlier record too; None: the same as ``tied``.
+    (A tied output layer often has a bias of its own, as BERT's decoder does.)"""
 
     @property
     def name(self) -> str:

@@ -238,6 +238,7 @@ class _Pending:
     label: str
     fixed: tuple[str, ...] | None
     tied: bool
+    bias_tied: bool
     path: tuple[str, ...] = ()
 
 
@@ -326,8 +327,10 @@ class _Walker:
         if built is not None:
             op, inputs, weight = built
             frame.consumed = True
-            self.used_params.update(id(p) for p in module.parameters(recurse=False))
-            self.emit(op, inputs, type(module).__name__.lower(), weight)
+            own = list(module.parameters(recurse=False))
+            self.used_params.update(id(p) for p in own)
+            others = [p for p in own if weight is None or p is not self.param_of(weight)]
+            self.emit(op, inputs, type(module).__name__.lower(), weight, others)
 
     def post_hook(self, module: Any, args: Any, output: Any) -> None:
         for i in range(len(self.stack) - 1, 0, -1):
@@ -388,11 +391,16 @@ class _Walker:
                 fixed = (*_parts(owner), attr.removesuffix("_weight"))
             elif inside and not tied and owner != frame.fqn:
                 fixed = _parts(owner)
+        bias_keys = []
         for t in extra_params:
             p = self.param_of(t)
             if p is not None:
                 self.used_params.add(id(p))
-        pending = _Pending(op, tuple(tuple(s) for s in inputs), label, fixed, tied)
+                bias_keys.append((id(p), t.storage_offset() - p.storage_offset(), t.numel()))
+        # a tied weight may come with a bias of its own (BERT's decoder): judge it apart
+        bias_tied = all(k in self.counted for k in bias_keys) if bias_keys else tied
+        self.counted.update(bias_keys)
+        pending = _Pending(op, tuple(tuple(s) for s in inputs), label, fixed, tied, bias_tied)
         if fixed is not None:
             pending.path = fixed
         frame.pending.append(pending)
@@ -417,7 +425,8 @@ class _Walker:
         for p in self.order:
             n = seen[p.path] = seen.get(p.path, 0) + 1
             path = p.path if n == 1 else (*p.path[:-1], f"{p.path[-1]}#{n}")
-            records.append(LayerRecord(path=path, op=p.op, inputs=p.inputs, tied=p.tied))
+            records.append(LayerRecord(path=path, op=p.op, inputs=p.inputs, tied=p.tied,
+                                       bias_tied=p.bias_tied))
         uncounted = [Uncounted(op=k, count=c, modules=tuple(m))
                      for k, (c, m) in self.uncounted.items()]
         return records, uncounted
