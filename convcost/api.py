@@ -12,16 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from convcost.core.analysis import Analysis, Variant, analyze_records
+from convcost.core.analysis import Analysis, Variant
 from convcost.core.dtypes import DType
 from convcost.errors import Context, InputError, UncountedOpsError
 from convcost.reference.counts import Tool
 from convcost.report.analysis import ModelReport, lines_of
 
 YAML_SUFFIXES = (".yaml", ".yml")
-# A reference count runs the real model on the CPU; past this many bytes of weights it is
-# skipped with a note rather than risking the machine's memory.
-MAX_REFERENCE_WEIGHT_BYTES = 4 << 30
 
 
 @dataclass(frozen=True)
@@ -100,27 +97,24 @@ def _names_macs(analysis: Analysis, depth: int | None) -> list[tuple[str, int]]:
 
 
 def _yaml(path: str, opts: Options) -> ModelReport:
-    from convcost.frontends.yaml_records import records_from_spec
+    from convcost.frontends.yaml_records import analyze_spec
     from convcost.frontends.yaml_spec import load_spec
+    from convcost.reference.model import skip_reason
 
     if opts.batch < 1:
         raise InputError(f"must be a positive integer, got {opts.batch}", Context(flag="--batch"))
     spec = load_spec(path, width_mult=opts.width_mult, resolution=opts.resolution)
-    records = records_from_spec(spec, batch=opts.batch)
-    elem = opts.dtype if opts.dtype is not DType.FLOAT32 else spec.dtype
-    analysis = analyze_records(
-        records, name=spec.name, input_shapes=[(opts.batch, *spec.input_shape)], dtype=elem,
-        rewrite_as=opts.rewrite_as,
+    analysis = analyze_spec(
+        spec, batch=opts.batch, rewrite_as=opts.rewrite_as,
+        dtype=opts.dtype if opts.dtype is not DType.FLOAT32 else None,
     )
     _check_strict(analysis, opts)
     notes: list[str] = []
     reference = {}
     if opts.reference:
-        if opts.rewrite_as is not Variant.AS_WRITTEN:
-            notes.append(f"reference skipped: it counts the network as written, and --as "
-                         f"{opts.rewrite_as} rewrote it")
-        elif analysis.totals.params * 4 > MAX_REFERENCE_WEIGHT_BYTES:
-            notes.append("reference skipped: the model's weights would not fit in memory")
+        reason = skip_reason(analysis.rewritten_as, analysis.totals.params)
+        if reason:
+            notes.append(reason)
         else:
             reference = _yaml_reference(spec, analysis, opts)
     return ModelReport(analysis, reference, tuple(notes), opts.depth, path)
@@ -172,6 +166,7 @@ def sweep(
     on_point: Any = None,
 ) -> list[SweepPoint]:
     """MobileNet's width × resolution grid for a YAML description (the paper's Tables 6, 7)."""
+    from convcost.core.analysis import Totals, cost_records
     from convcost.frontends.yaml_records import records_from_spec
     from convcost.frontends.yaml_spec import load_spec
 
@@ -183,8 +178,6 @@ def sweep(
             spec = load_spec(path, width_mult=alpha, resolution=res)
             records = records_from_spec(spec, batch=batch)
             # only totals are needed: skip the variants and alternatives of a full analysis
-            from convcost.core.analysis import Totals, cost_records
-
             t = Totals.of(cost_records(records, spec.dtype))
             points.append(SweepPoint(alpha, res, t.macs, t.params, t.weights))
             if on_point is not None:

@@ -90,9 +90,6 @@ def analyze_model(
     return replace(analysis, extra=extra)
 
 
-MAX_REFERENCE_WEIGHT_BYTES = 4 << 30
-"""A reference count runs a real model on the cpu; past this many bytes of weights it is
-skipped with a note."""
 
 
 def analyze_torch(source: Any, opts: Any) -> tuple[Analysis, dict[str, Any], list[str]]:
@@ -101,11 +98,13 @@ def analyze_torch(source: Any, opts: Any) -> tuple[Analysis, dict[str, Any], lis
     ``opts`` is ``convcost.api.Options`` (read by attribute: inputs, dtype, rewrite_as,
     reference, kwargs, depth). References (fvcore, torch's FlopCounterMode) need real weights:
     a meta model given as a source string is built again on the cpu for them when its weights
-    fit in :data:`MAX_REFERENCE_WEIGHT_BYTES`; otherwise they are skipped with a note.
+    fit in ``convcost.reference.model.MAX_REFERENCE_WEIGHT_BYTES``; otherwise they are skipped
+    with a note.
     """
     from torch import nn
 
     from convcost.frontends.torch_source import load_model
+    from convcost.reference.model import skip_reason
 
     model = source if isinstance(source, nn.Module) else load_model(
         str(source), kwargs=opts.kwargs
@@ -122,9 +121,9 @@ def analyze_torch(source: Any, opts: Any) -> tuple[Analysis, dict[str, Any], lis
     reference: dict[str, Any] = {}
     if not opts.reference:
         return analysis, reference, notes
-    if analysis.rewritten_as is not Variant.AS_WRITTEN:
-        notes.append(f"reference skipped: it counts the network as written, and --as "
-                     f"{analysis.rewritten_as} rewrote it")
+    rewritten = skip_reason(analysis.rewritten_as, 0)
+    if rewritten:
+        notes.append(rewritten)
         return analysis, reference, notes
     real = _real_model(source, model, opts, analysis, notes)
     if real is not None:
@@ -137,15 +136,17 @@ def _real_model(
 ) -> nn.Module | None:
     from convcost.frontends.torch_source import load_model
     from convcost.frontends.torch_walk import _is_meta
+    from convcost.reference.model import skip_reason
 
     if not _is_meta(model) or not any(True for _ in model.parameters()):
         return model
-    weight_bytes = int(analysis.extra.get("params_unique", 0) or 0) * 4  # type: ignore[call-overload]
+    params = int(analysis.extra.get("params_unique", 0) or 0)  # type: ignore[call-overload]
     if not isinstance(source, str):
         notes.append("reference skipped: the model is on the meta device (it has no weights)")
         return None
-    if weight_bytes > MAX_REFERENCE_WEIGHT_BYTES:
-        notes.append("reference skipped: the model's weights would not fit in memory")
+    too_large = skip_reason(Variant.AS_WRITTEN, params)
+    if too_large:
+        notes.append(too_large)
         return None
     return load_model(source, kwargs=opts.kwargs, device="cpu")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from convcost.core.analysis import Analysis, Variant, analyze_records
+from convcost.core.dtypes import DType
 from convcost.core.ops import Shape
 from convcost.core.records import LayerRecord
 from convcost.core.registry import cost_of
@@ -68,13 +69,15 @@ def records_from_spec(spec: ModelSpec, *, batch: int = 1) -> list[LayerRecord]:
 
 
 def analyze_spec(
-    spec: ModelSpec, *, batch: int = 1, rewrite_as: Variant = Variant.AS_WRITTEN
+    spec: ModelSpec, *, batch: int = 1, rewrite_as: Variant = Variant.AS_WRITTEN,
+    dtype: DType | None = None,
 ) -> Analysis:
-    """records_from_spec + analyze_records, with the spec's name, input shape and dtype."""
+    """records_from_spec + analyze_records, with the spec's name, input shape and dtype
+    (``dtype`` overrides the spec's own)."""
     return analyze_records(
         records_from_spec(spec, batch=batch),
         name=spec.name,
         input_shapes=[(batch, *spec.input_shape)],
-        dtype=spec.dtype,
+        dtype=dtype or spec.dtype,
         rewrite_as=rewrite_as,
     )

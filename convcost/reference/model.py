@@ -6,9 +6,23 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from convcost.core.analysis import Analysis
+from convcost.core.analysis import Analysis, Variant
 from convcost.reference.counts import ReferenceCount, Tool
 from convcost.reference.reconcile import Agreement, reconcile
+
+MAX_REFERENCE_WEIGHT_BYTES = 4 << 30
+"""A reference count runs the real model on the CPU; past this many bytes of float32 weights it
+is skipped with a note rather than risking the machine's memory."""
+
+
+def skip_reason(rewritten_as: Variant, params: int) -> str | None:
+    """Why no reference count can be made for this analysis, or None when one can."""
+    if rewritten_as is not Variant.AS_WRITTEN:
+        return (f"reference skipped: it counts the network as written, and --as {rewritten_as} "
+                "rewrote it")
+    if params * 4 > MAX_REFERENCE_WEIGHT_BYTES:
+        return "reference skipped: the model's weights would not fit in memory"
+    return None
 
 
 @dataclass(frozen=True)
