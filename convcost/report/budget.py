@@ -19,6 +19,7 @@ from rich.text import Text
 
 from convcost.budget.check import (
     BaselineState,
+    Kind,
     MetricResult,
     Outcome,
     Status,
@@ -213,9 +214,14 @@ def _where(where: Where | None) -> dict[str, Any] | None:
 
 
 def _violation(v: Violation) -> dict[str, Any]:
-    return {"check": v.check, "metric": str(v.metric), "kind": str(v.kind),
+    metric = str(v.metric)
+    return {"check": v.check, "metric": metric, "kind": str(v.kind),
             "status": str(v.status), "value": v.value, "limit": v.limit, "excess": v.excess,
-            "where": _where(v.where), "message": v.message}
+            "where": _where(v.where), "message": v.message,
+            "layers": [{"name": r.name, "change": str(r.change), "kind": r.kind,
+                        "before": r.before(metric), "after": r.after(metric),
+                        "delta": r.delta(metric), "delta_pct": r.pct(metric)}
+                       for r in v.grown]}
 
 
 def _metric_dict(m: MetricResult, failed: bool) -> dict[str, Any]:
@@ -376,9 +382,76 @@ def _command(level: str, message: str, where: Where | None) -> str:
     return f"::{level} {','.join(props)}::{_escape_data(message)}"
 
 
+def model_file(source: str) -> str | None:
+    """The local file a model comes from (``models/net.py`` of ``models/net.py:Net``), relative
+    to the working directory when it lies below it; None for an importable module."""
+    import os
+    from pathlib import Path
+
+    path, sep, _ = source.rpartition(":")
+    if not sep or len(path) == 1:  # no colon, or a Windows drive
+        path = source
+    candidate = Path(path)
+    if not candidate.is_file():
+        return None
+    try:
+        return str(candidate.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return os.path.normpath(str(candidate))
+
+
 def github_annotations(outcome: Outcome) -> list[str]:
-    """``::error file=budgets.yaml,line=6,...::message`` per violation; hints are notices."""
-    lines = [_command("error" if v.status is Status.FAIL else "warning", v.message, v.where)
-             for v in outcome.violations]
+    """``::error file=...::message`` per violation; hints are notices.
+
+    A regression or an exceeded maximum of a model that is a local file is annotated on that
+    file (the change that caused it); the message names the budget line to edit. Otherwise the
+    annotation points at the budget line."""
+    checks = {r.check.name: r.check for r in outcome.results}
+    lines = []
+    for v in outcome.violations:
+        where = v.where
+        check = checks.get(v.check)
+        if check is not None and v.kind is not Kind.BASELINE:
+            local = model_file(check.source)
+            if local is not None:
+                where = Where(file=local)
+        lines.append(_command("error" if v.status is Status.FAIL else "warning", v.message,
+                              where))
     lines += [_command("notice", h.message, h.where) for h in outcome.hints]
     return lines
+
+
+# ---------------------------------------------------------------- when the check cannot run
+
+
+def error_markdown(message: str, exit_code: int) -> str:
+    """The Markdown report of a check that could not run (bad input, or a model that could
+    not be analysed)."""
+    what = "bad input" if exit_code == 2 else "a model could not be analysed"
+    return (f"### ✗ convcost check could not run ({what}, exit {exit_code})\n\n"
+            f"```\n{message}\n```\n\n<sub>{CONVENTION.footer()}</sub>\n")
+
+
+def error_junit(message: str, exit_code: int, file: str | None = None,
+                line: int | None = None) -> str:
+    """A JUnit report with one errored testcase saying what went wrong."""
+    suites = ET.Element("testsuites", name="convcost check", tests="1", failures="0",
+                        errors="1")
+    suite = ET.SubElement(suites, "testsuite", name=file or "convcost check", tests="1",
+                          failures="0", errors="1", skipped="0")
+    case = ET.SubElement(suite, "testcase", classname="convcost check", name="run")
+    if file is not None:
+        case.set("file", file)
+        if line is not None:
+            case.set("line", str(line))
+    error = ET.SubElement(case, "error", message=message,
+                          type="bad input" if exit_code == 2 else "analysis failed")
+    error.text = f"{message}\n(exit {exit_code})"
+    ET.indent(suites)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(
+        suites, encoding="unicode") + "\n"
+
+
+def error_annotation(message: str, file: str | None = None, line: int | None = None,
+                     col: int | None = None) -> str:
+    return _command("error", message, Where(file=file, line=line, col=col))
