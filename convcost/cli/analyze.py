@@ -199,5 +199,7 @@ def analyze(
             table=lambda: hot.to_table(result, n, sort_by))
     console.emit(fmt, output)
     if export is not None:
-        console.export(report.to_table(result), export)
+        from convcost.report.html import page
+
+        console.export(report.to_table(result), export, html=page(result))
         console.note(f"wrote {export}")

@@ -66,12 +66,26 @@ class ModelReport:
     def __rich__(self) -> RenderableType:
         return to_table(self)
 
-    def _repr_html_(self) -> str:  # notebooks
-        import io
+    def _repr_html_(self) -> str:
+        """A notebook shows this, once: real HTML tables, no Rich console involved."""
+        from convcost.report.html import fragment
 
-        console = Console(record=True, width=140, file=io.StringIO())
-        console.print(to_table(self))
-        return console.export_html(inline_styles=True)
+        return fragment(self)
+
+    def summary(self) -> str:
+        """One line: model, input, MACs, params and layer count."""
+        a = self.analysis
+        t = a.totals
+        lb = "≥ " if a.lower_bound else ""
+        shapes = ", ".join(n.shape(s) for s in a.input_shapes)
+        return (f"{a.name}: {lb}{t.macs:,} MACs, {t.params:,} params, {lb}{t.bytes:,} bytes, "
+                f"{len(a.rows):,} layers, input {shapes}")
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def __repr__(self) -> str:
+        return f"<ModelReport {self.summary()}>"
 
 
 # ---------------------------------------------------------------- one line per row or block
