@@ -112,6 +112,9 @@ def analyze(
     ),
     repeats: int = typer.Option(10, "--repeats", help="Timed samples per layer (--measure)."),
     warmup: int = typer.Option(2, "--warmup", help="Untimed warm-up calls (--measure)."),
+    threads: int | None = typer.Option(
+        None, "--threads", metavar="N",
+        help="torch threads while timing (--measure; default: torch's, all cores)."),
     top: int | None = typer.Option(
         None, "--top", metavar="N",
         help="Only the N costliest layers (blocks with --depth) and their share."),
@@ -171,7 +174,9 @@ def analyze(
 
         parse.positive("--repeats", repeats)
         parse.non_negative("--warmup", warmup)
-        how = timer.settings(repeats, warmup)
+        if threads is not None:
+            parse.positive("--threads", threads)
+        how = timer.settings(repeats, warmup, threads=threads)
         with console.progress("Timing both forms with torch", timer.count_jobs(result.analysis)
                               ) as advance:
             timing = timer.measure_analysis(result.analysis, how, advance)
