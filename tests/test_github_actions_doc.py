@@ -127,3 +127,24 @@ def test_workflow_summary_when_a_budget_fails(repo: Path, tmp_path: Path) -> Non
     report = summary.read_text()
     assert "convcost check failed" in report and "grew most: fc" in report
     assert "| `fc` | resized |" in report  # the diff against the base revision
+
+
+# ---------------------------------------------------------------- the pre-commit hook
+
+
+def test_pre_commit_hook_fires_on_model_code() -> None:
+    (hook,) = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
+    files = re.compile(hook["files"])
+    for path in ("models/mynet.py", "models/blocks.py", "budgets.yaml", "configs/net.yml",
+                 ".convcost/baseline.json", "export/net.pt2", "net.onnx"):
+        assert files.search(path), path
+    for path in ("README.md", "docs/budgets.md", "LICENSE", "data/train.csv"):
+        assert not files.search(path), path
+    assert hook["pass_filenames"] is False and hook["entry"] == "convcost check"
+    # the documented local hook uses the same filter
+    docs = (ROOT / "docs" / "budgets.md").read_text()
+    local = re.search(r"```yaml\n(repos:\n  - repo: local\n.*?)```", docs, re.S)
+    assert local is not None
+    (doc_hook,) = yaml.safe_load(local.group(1))["repos"][0]["hooks"]
+    assert doc_hook["files"] == hook["files"] and doc_hook["language"] == "system"
+    assert "rev: v0.1.0" not in docs  # no pin to a tag that does not exist

@@ -35,12 +35,12 @@ EXAMPLE = """[b]Examples[/b]
 
   convcost diff a.yaml b.yaml --fail-on-increase
 
-With one --rev, SOURCE at that revision is compared with the working tree; with two, the first
-revision with the second. A baseline (a .json written by convcost check --update-baseline) is
+With one --rev, A at that revision is compared with the working tree; with two, the first \
+revision with the second. A baseline (a .json written by convcost check --update-baseline) is \
 read as the check named after '#' (or by --check, or the one check it holds).
 
-Exit codes: 0 the diff was printed; 1 with --fail-on-increase when MACs, params or bytes grew;
-2 bad input; 3 a model could not be analysed.
+Exit codes: 0 the diff was printed; 1 with --fail-on-increase when MACs, params or bytes \
+grew; 2 bad input; 3 a model could not be analysed.
 """
 
 
