@@ -108,7 +108,7 @@ def check(
 def _error_reports(e: ConvcostError, junit: Path | None, markdown: Path | None,
                    github: bool) -> None:
     """A check that cannot run still leaves a report saying why (exit 2 or 3)."""
-    from convcost.report import budget as report
+    from convcost.report import budget_ci as report
 
     message = str(e)
     ctx = e.context
@@ -152,6 +152,7 @@ def _check(target: str, maxima: list[str], increases: list[str], inputs: list[st
     from convcost.core.convention import CONVENTION
     from convcost.frontends.torch_source import InputSpec, parse_input_spec
     from convcost.report import budget as report
+    from convcost.report import budget_ci as ci
 
     if is_budget_file(target):
         for flag, given in (("--max", maxima), ("--max-increase", increases),
@@ -207,10 +208,10 @@ def _check(target: str, maxima: list[str], increases: list[str], inputs: list[st
             console.note(v.message)
         console.note(report.summary(outcome, code))
     if junit is not None:
-        _write(junit, report.to_junit(outcome, fail_on), "--junit")
+        _write(junit, ci.to_junit(outcome, fail_on), "--junit")
     if markdown is not None:
         _write(markdown, report.to_markdown_text(outcome, code), "--markdown")
     if github:
-        for command in report.github_annotations(outcome):
+        for command in ci.github_annotations(outcome):
             typer.echo(command, err=True)
     return code
