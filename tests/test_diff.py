@@ -227,7 +227,9 @@ def test_regression_names_the_layers_that_grew(scratch: Path) -> None:
     assert violation["layers"][0]["delta"] == grown_body
     failure = ET.parse(scratch / "j.xml").getroot().find(".//failure")
     assert failure is not None and "grew most: body" in failure.get("message", "")
-    assert "grew most: body" in (scratch / "r.md").read_text()
+    md = (scratch / "r.md").read_text()
+    assert "grew most: body" in md and "**tiny: the layers whose macs grew most**" in md
+    assert f"| `body` | resized | {body_macs(16):,} | {body_macs(24):,} | {grown_body:+,} |" in md
 
 
 def test_old_baseline_without_layers_still_reads(scratch: Path) -> None:
@@ -278,3 +280,25 @@ def test_exit_2_and_3_still_write_reports(scratch: Path, model: str, code: int) 
     error = ET.parse(scratch / "j.xml").getroot().find(".//error")
     assert error is not None and error.get("message")
     assert any(line.startswith("::error ") for line in err.splitlines())
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_diff_module_source_at_a_revision(scratch: Path) -> None:
+    pytest.importorskip("torch")
+    pkg = scratch / "diffpkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "blocks.py").write_text("WIDTH = 16\n")
+    (pkg / "net.py").write_text(
+        "import torch.nn as nn\nfrom .blocks import WIDTH\n\n\ndef make():\n"
+        "    return nn.Sequential(nn.Conv2d(3, WIDTH, 3, padding=1, bias=False))\n")
+    git(scratch, "init", "-q")
+    git(scratch, "-c", "user.email=a@b", "-c", "user.name=t", "add", "-A")
+    git(scratch, "-c", "user.email=a@b", "-c", "user.name=t", "commit", "-qm", "one")
+    (pkg / "blocks.py").write_text("WIDTH = 32\n")
+    code, out, err = run("diff", "diffpkg.net:make", "--rev", "HEAD", "--input", "1,3,8,8",
+                         "--format", "json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["totals"]["macs"]["a"] == 9 * 3 * 16 * 64
+    assert data["totals"]["macs"]["b"] == 9 * 3 * 32 * 64

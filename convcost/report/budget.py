@@ -305,6 +305,16 @@ def to_markdown_text(outcome: Outcome, exit_code: int) -> str:
     if outcome.violations:
         parts.append("\n**What to change**\n\n" + "".join(
             f"- {MARK[v.status]} {_md_where(v.message, v.where)}\n" for v in outcome.violations))
+    for v in outcome.violations:
+        if v.grown:
+            metric = str(v.metric)
+            grown = [[f"`{r.name}`", str(r.change), f"{r.before(metric):,}",
+                      f"{r.after(metric):,}", f"{r.delta(metric):+,}",
+                      _pct(r.pct(metric)) if r.pct(metric) is not None else "new"]
+                     for r in v.grown]
+            parts.append(f"\n**{v.check}: the layers whose {metric} grew most**\n\n"
+                         + to_markdown(["layer", "change", "baseline", "now", "Δ", "Δ%"], grown,
+                                       align_right=[False, False, True, True, True, True]))
     if outcome.hints:
         parts.append("\n**Hints**\n\n" + "".join(
             f"- {_md_where(h.message, h.where)}\n" for h in outcome.hints))
