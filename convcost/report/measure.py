@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from convcost.core.rewrite import Comparison
+from convcost.report.fit import Fitted, add_columns
 
 if TYPE_CHECKING:
     from convcost.reference.timing import CompareTiming, ModelTiming, Settings, Timing
@@ -83,25 +84,31 @@ def compare_dict(t: CompareTiming) -> dict[str, Any]:
 
 
 def compare_table(c: Comparison, t: CompareTiming) -> RenderableType:
-    table = Table(title="Measured with torch on this machine", title_justify="left",
-                  header_style="bold")
-    for h in ("variant", "median ms", "spread", "min–max ms", "MACs", "MACs/byte",
-              "vs standard (time)", "vs standard (MACs)"):
-        table.add_column(h, justify="left" if h == "variant" else "right", no_wrap=True)
+    heads = ("variant", "median ms", "spread", "min–max ms", "MACs", "MACs/byte",
+             "vs standard (time)", "vs standard (MACs)")
     costs = {"standard": c.standard, "depthwise": c.depthwise, "pointwise": c.pointwise,
              "separable": c.separable}
     std_ms = t.standard.median_ms
+    rows = []
     for v in VARIANTS:
         tm, cost = _timing(t, v), costs[v]
-        table.add_row(
-            v if v != "separable" else "separable (dw → pw)",
-            _ms(tm.median_ms), _spread(tm), f"{_ms(tm.min_ms)}–{_ms(tm.max_ms)}",
-            f"{cost.macs:,}",
-            f"{cost.intensity:.2f}",
-            _x(std_ms / tm.median_ms) if tm.median_ms else "",
-            _x(c.standard.macs / cost.macs) if cost.macs else "",
-            end_section=v == "pointwise",
-        )
+        rows.append([v if v != "separable" else "separable (dw → pw)",
+                     _ms(tm.median_ms), _spread(tm), f"{_ms(tm.min_ms)}–{_ms(tm.max_ms)}",
+                     f"{cost.macs:,}", f"{cost.intensity:.2f}",
+                     _x(std_ms / tm.median_ms) if tm.median_ms else "",
+                     _x(c.standard.macs / cost.macs) if cost.macs else ""])
+
+    def build(drop: tuple[str, ...]) -> Table:
+        keep = [i for i, h in enumerate(heads) if h not in drop]
+        table = Table(title="Measured with torch on this machine", title_justify="left",
+                      header_style="bold")
+        cells = [[r[i] for i in keep] for r in rows]
+        add_columns(table, [heads[i] for i in keep], cells, numeric=lambda h: h != "variant")
+        for v, r in zip(VARIANTS, cells, strict=True):
+            table.add_row(*r, end_section=v == "pointwise")
+        return table
+
+    table = Fitted(build, ("MACs/byte", "MACs", "min–max ms"))
     return Group(
         table,
         Text(gap_line(t.macs_speedup, t.speedup, t.settings.device), style="bold"),
@@ -176,25 +183,30 @@ def model_dict(t: ModelTiming) -> dict[str, Any]:
 
 
 def model_table(t: ModelTiming) -> RenderableType:
-    table = Table(
-        title="Measured with torch: every convolution with an alternative, in both forms "
-              "(convolutions only)",
-        title_justify="left", header_style="bold", show_footer=True, footer_style="bold",
-    )
     heads = ("layer", "written", "standard ms", "separable ms", "spread", "MACs/byte std → sep",
              "speed-up (time)", "speed-up (MACs)")
-    feet = ("total", "", _ms(t.standard_ms), _ms(t.separable_ms), "", "",
-            _x(t.speedup) if t.layers else "", _x(t.macs_speedup) if t.layers else "")
-    for h, f in zip(heads, feet, strict=True):
-        table.add_column(h, footer=f, justify="left" if h in ("layer", "written") else "right",
-                         no_wrap=h != "layer", overflow="fold")
-    for lt in t.layers:
-        table.add_row(lt.name, "dw+pw" if str(lt.written) == "separable" else "conv",
-                      _ms(lt.standard.median_ms), _ms(lt.separable.median_ms),
-                      f"{_spread(lt.standard)} / {_spread(lt.separable)}"
-                      + (" ⚠" if lt.noisy else ""),
-                      f"{lt.standard_intensity:.1f} → {lt.separable_intensity:.1f}",
-                      _x(lt.speedup), _x(lt.macs_speedup))
+    feet = ["total", "", _ms(t.standard_ms), _ms(t.separable_ms), "", "",
+            _x(t.speedup) if t.layers else "", _x(t.macs_speedup) if t.layers else ""]
+    rows = [[lt.name, "dw+pw" if str(lt.written) == "separable" else "conv",
+             _ms(lt.standard.median_ms), _ms(lt.separable.median_ms),
+             f"{_spread(lt.standard)} / {_spread(lt.separable)}" + (" ⚠" if lt.noisy else ""),
+             f"{lt.standard_intensity:.1f} → {lt.separable_intensity:.1f}",
+             _x(lt.speedup), _x(lt.macs_speedup)] for lt in t.layers]
+
+    def build(drop: tuple[str, ...]) -> Table:
+        keep = [i for i, h in enumerate(heads) if h not in drop]
+        table = Table(title="Measured with torch: every convolution with an alternative, in "
+                      "both forms (convolutions only)", title_justify="left",
+                      header_style="bold", show_footer=True, footer_style="bold")
+        cells = [[r[i] for i in keep] for r in rows]
+        add_columns(table, [heads[i] for i in keep], cells,
+                    numeric=lambda h: h not in ("layer", "written"),
+                    footer=[feet[i] for i in keep])
+        for r in cells:
+            table.add_row(*r)
+        return table
+
+    table = Fitted(build, ("MACs/byte std → sep", "written", "spread"))
     parts: list[RenderableType] = [table]
     if t.layers:
         parts.append(Text(gap_line(t.macs_speedup, t.speedup, t.settings.device),
