@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 from convcost._compat import StrEnum
-from convcost.core.cost import FLOPS_PER_MAC, Cost
+from convcost.core.cost import COUNTERS, Cost, Counters
 from convcost.core.dtypes import DType
 from convcost.core.ops import (
     Activation,
@@ -31,51 +31,16 @@ class Variant(StrEnum):
 
 
 @dataclass(frozen=True)
-class Totals:
-    macs: int = 0
-    weights: int = 0
-    bias: int = 0
-    affine: int = 0
-    free: int = 0
-    buffers: int = 0
-    other_ops: int = 0
-    bytes: int = 0
-
-    @property
-    def params(self) -> int:
-        return self.weights + self.bias + self.affine + self.free
-
-    @property
-    def flops(self) -> int:
-        return FLOPS_PER_MAC * self.macs
+class Totals(Counters):
+    """The counters of many layers summed."""
 
     @classmethod
-    def of(cls, costs: Iterable[Cost]) -> Totals:
-        t = [0] * 8
+    def of(cls, costs: Iterable[Counters]) -> Totals:
+        sums = dict.fromkeys(COUNTERS, 0)
         for c in costs:
-            t[0] += c.macs
-            t[1] += c.weights
-            t[2] += c.bias
-            t[3] += c.affine
-            t[4] += c.free
-            t[5] += c.buffers
-            t[6] += c.other_ops
-            t[7] += c.bytes
-        return cls(*t)
-
-    def to_dict(self) -> dict[str, int]:
-        return {
-            "macs": self.macs,
-            "flops": self.flops,
-            "params": self.params,
-            "weights": self.weights,
-            "bias": self.bias,
-            "affine": self.affine,
-            "free": self.free,
-            "buffers": self.buffers,
-            "other_ops": self.other_ops,
-            "bytes": self.bytes,
-        }
+            for name in COUNTERS:
+                sums[name] += getattr(c, name)
+        return cls(**sums)
 
 
 @dataclass(frozen=True)

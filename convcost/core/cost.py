@@ -17,9 +17,13 @@ def numel(shape: Shape) -> int:
     return out
 
 
-@dataclass(frozen=True)
-class Cost:
-    """What one layer (or a sum of layers) costs.
+COUNTERS = ("macs", "weights", "bias", "affine", "free", "buffers", "other_ops", "bytes")
+"""The eight integer counters of a cost, in the order JSON and CSV print them."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Counters:
+    """The eight counters, declared once; :class:`Cost` and ``Totals`` are both counters.
 
     ``macs`` counts the multiply-adds of convolution, linear, matmul and attention only; bias
     adds, normalisation, activations, pooling and element-wise work are ``other_ops``.
@@ -29,7 +33,6 @@ class Cost:
     ``bytes`` is the memory traffic: inputs read, output written, parameters and buffers read.
     """
 
-    output_shape: Shape
     macs: int = 0
     weights: int = 0
     bias: int = 0
@@ -47,6 +50,27 @@ class Cost:
     def flops(self) -> int:
         return FLOPS_PER_MAC * self.macs
 
+    def counts(self) -> dict[str, int]:
+        """The eight counters by name, in :data:`COUNTERS` order."""
+        return {name: getattr(self, name) for name in COUNTERS}
+
+    def summed(self, other: Counters) -> dict[str, int]:
+        """The eight counters of ``self`` and ``other`` added, by name."""
+        return {name: getattr(self, name) + getattr(other, name) for name in COUNTERS}
+
+    def to_dict(self) -> dict[str, int]:
+        """The counters with FLOPs and params, as every JSON report prints them."""
+        counts = self.counts()
+        macs = counts.pop("macs")
+        return {"macs": macs, "flops": self.flops, "params": self.params, **counts}
+
+
+@dataclass(frozen=True)
+class Cost(Counters):
+    """What one layer (or a sum of layers) costs: the counters and the output shape."""
+
+    output_shape: Shape
+
     @property
     def intensity(self) -> float:
         """Arithmetic intensity: MACs per byte of memory traffic."""
@@ -54,14 +78,4 @@ class Cost:
 
     def __add__(self, other: Cost) -> Cost:
         """Two layers run one after the other: costs add, the later output shape stays."""
-        return Cost(
-            output_shape=other.output_shape,
-            macs=self.macs + other.macs,
-            weights=self.weights + other.weights,
-            bias=self.bias + other.bias,
-            affine=self.affine + other.affine,
-            free=self.free + other.free,
-            buffers=self.buffers + other.buffers,
-            other_ops=self.other_ops + other.other_ops,
-            bytes=self.bytes + other.bytes,
-        )
+        return Cost(output_shape=other.output_shape, **self.summed(other))
