@@ -40,9 +40,13 @@ class Context:
         return ": ".join(parts)
 
 
-@dataclass
+@dataclass(eq=False)
 class ConvcostError(Exception):
-    """Base of every error convcost raises on purpose."""
+    """Base of every error convcost raises on purpose.
+
+    Errors compare and hash by identity, as every exception does (``eq=False`` on each
+    subclass: a dataclass with ``eq=True`` would make it unhashable).
+    """
 
     message: str
     context: Context = field(default_factory=Context)
@@ -64,23 +68,23 @@ class ConvcostError(Exception):
         return err
 
 
-@dataclass
+@dataclass(eq=False)
 class InputError(ConvcostError):
     """Bad input from the user: a flag, a shape, a spec, a file (exit 2)."""
 
 
-@dataclass
+@dataclass(eq=False)
 class ShapeError(InputError):
     """A layer cannot be applied to the shape it receives (exit 2)."""
 
 
-@dataclass
+@dataclass(eq=False)
 class AnalysisError(ConvcostError):
     """The model could not be analysed: import, trace or reference failure (exit 3)."""
 
     exit_code: int = 3
 
 
-@dataclass
+@dataclass(eq=False)
 class UncountedOpsError(AnalysisError):
     """``--strict``: the model ran ops convcost does not cost (exit 3)."""

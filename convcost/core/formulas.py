@@ -8,6 +8,7 @@ Everything else is ``other_ops``, one op per element touched, as stated below pe
 from __future__ import annotations
 
 from convcost.core.cost import Cost, numel
+from convcost.core.formula_table import formula
 from convcost.core.ops import (
     Activation,
     ActivationFn,
@@ -24,7 +25,6 @@ from convcost.core.ops import (
     Pool,
     Shape,
 )
-from convcost.core.registry import formula
 from convcost.core.shapes import transposed_output, window_output
 from convcost.errors import ShapeError
 
