@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from convcost.core.analysis import Analysis, Variant
+from convcost.core.cost import FLOPS_PER_MAC
 from convcost.core.dtypes import DType
 from convcost.errors import Context, InputError, UncountedOpsError
 from convcost.reference.counts import Tool
@@ -154,7 +155,7 @@ class SweepPoint:
 
     @property
     def flops(self) -> int:
-        return 2 * self.macs
+        return FLOPS_PER_MAC * self.macs
 
 
 def sweep(

@@ -20,6 +20,8 @@ def _all_subclasses(cls: type) -> set[type]:
 
 def _import_light_modules() -> None:
     for info in pkgutil.walk_packages(convcost.__path__, "convcost."):
+        if info.name.endswith("__main__"):
+            continue
         try:
             importlib.import_module(info.name)
         except ImportError:  # a module that needs an optional dependency
@@ -49,3 +51,33 @@ def test_formula_registry_is_complete_when_imported() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert int(out.stdout) >= 10
+
+
+def test_one_dtype_vocabulary_for_flags_yaml_and_torch_inputs() -> None:
+    import torch
+
+    from convcost.core.dtypes import DType
+    from convcost.frontends.torch_source import parse_dtype
+
+    for d in DType:
+        value = getattr(torch, d.value)
+        assert isinstance(value, torch.dtype), d
+        assert d.itemsize == value.itemsize, d
+        assert d.is_floating == value.is_floating_point, d
+        assert parse_dtype(d.value) == d.value
+        assert DType.parse(f"torch.{d.value}") is d
+    for word, name in {"fp16": "float16", "long": "int64", "int": "int32", "bf16": "bfloat16",
+                       "half": "float16", "double": "float64", "bool": "bool"}.items():
+        assert DType.parse(word).value == parse_dtype(word) == name
+
+
+def test_flops_per_mac_is_written_once() -> None:
+    import re
+    from pathlib import Path
+
+    root = Path(convcost.__file__).parent
+    hits = [f"{p.relative_to(root)}:{i}"
+            for p in sorted(root.rglob("*.py"))
+            for i, line in enumerate(p.read_text().splitlines(), 1)
+            if re.search(r"\b2 \* [\w.\[\]\"']*macs|macs[\w.\[\]\"']* \* 2\b", line)]
+    assert hits == []

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from convcost._compat import StrEnum
+from convcost.core.cost import FLOPS_PER_MAC
 
 METRICS = ("macs", "params", "weights", "other_ops", "bytes")
 """What a layer records (``flops`` is 2 × ``macs``)."""
@@ -31,7 +32,7 @@ class LayerCost:
 
     def get(self, metric: str) -> int:
         if metric == "flops":
-            return 2 * self.macs
+            return FLOPS_PER_MAC * self.macs
         return int(getattr(self, metric))
 
     def to_list(self) -> list[object]:
@@ -189,7 +190,7 @@ class Diff:
 def totals_of(layers: Iterable[LayerCost]) -> dict[str, int]:
     layers = list(layers)
     out = {m: sum(x.get(m) for x in layers) for m in METRICS}
-    out["flops"] = 2 * out["macs"]
+    out["flops"] = FLOPS_PER_MAC * out["macs"]
     return out
 
 

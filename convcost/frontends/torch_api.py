@@ -19,16 +19,15 @@ if TYPE_CHECKING:
 def _compute_dtype(model: nn.Module, specs: Sequence[InputSpec]) -> DType:
     """The dtype memory traffic is counted in: the first floating parameter's, else the first
     floating input's, else float32."""
-    import torch
-
-    names = [str(p.dtype).removeprefix("torch.") for p in model.parameters()
-             if p.dtype.is_floating_point]
-    names += [s.dtype for s in specs if getattr(torch, s.dtype).is_floating_point]
+    names = [str(p.dtype) for p in model.parameters() if p.dtype.is_floating_point]
+    names += [s.dtype for s in specs]
     for name in names:
         try:
-            return DType(name)
-        except ValueError:
-            continue
+            kind = DType.parse(name)
+        except InputError:
+            continue  # a torch dtype convcost has no word for (float8, complex)
+        if kind.is_floating:
+            return kind
     return DType.FLOAT32
 
 

@@ -32,6 +32,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+from convcost.core.dtypes import DType
 from convcost.errors import AnalysisError, Context, ConvcostError, InputError
 
 if TYPE_CHECKING:
@@ -48,18 +49,6 @@ def first_line(err: BaseException) -> str:
 
 
 # ---------------------------------------------------------------- input shapes
-
-# dtype words accepted after ':' in an input spec -> torch dtype attribute names
-_DTYPES = {
-    "float32": "float32", "fp32": "float32", "float": "float32",
-    "float64": "float64", "fp64": "float64", "double": "float64",
-    "float16": "float16", "fp16": "float16", "half": "float16",
-    "bfloat16": "bfloat16", "bf16": "bfloat16",
-    "int64": "int64", "long": "int64",
-    "int32": "int32", "int": "int32",
-    "int16": "int16", "int8": "int8", "uint8": "uint8", "bool": "bool",
-}
-
 
 @dataclass(frozen=True)
 class InputSpec:
@@ -78,11 +67,7 @@ class InputSpec:
 
 def parse_dtype(text: str) -> str:
     """A dtype word (``float32``, ``fp16``, ``int64``, ``long``, ``bool``, ...) -> its name."""
-    key = text.strip().lower().removeprefix("torch.")
-    if key not in _DTYPES:
-        allowed = ", ".join(sorted(set(_DTYPES.values())))
-        raise InputError(f"unknown dtype {text!r}; use one of {allowed}")
-    return _DTYPES[key]
+    return DType.parse(text).value
 
 
 def parse_input_spec(text: str, *, dtype: str = "float32") -> tuple[InputSpec, ...]:
