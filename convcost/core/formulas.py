@@ -23,6 +23,7 @@ from convcost.core.ops import (
     GlobalPool,
     Linear,
     Pool,
+    PoolMode,
     Shape,
 )
 from convcost.core.shapes import transposed_output, window_output
@@ -121,6 +122,12 @@ def pool(op: Pool, inputs: tuple[Shape, ...]) -> Cost:
     x = _one(inputs, "pooling")
     if len(x) != op.dims + 2:
         raise ShapeError(f"{op.dims}-D pooling expects a {op.dims + 2}-D input, got {list(x)}")
+    if op.mode == PoolMode.AVG and op.dims == 3 and any(
+        n < k for n, k in zip(x[2:], op.kernel, strict=True)
+    ):  # torch's avg_pool3d checks the unpadded input against the kernel
+        raise ShapeError(
+            f"3-D average pooling: input {list(x[2:])} is smaller than the kernel {list(op.kernel)}"
+        )
     out_spatial = tuple(
         window_output(n, k, s, p, p, d, ceil_mode=op.ceil_mode)
         for n, k, s, p, d in zip(

@@ -12,18 +12,19 @@ def window_output(
     """Outputs of a convolution or pooling window along one dimension (torch's rule)."""
     span = dilation * (kernel - 1) + 1
     padded = size + pad_before + pad_after
-    if padded < span:
+    if ceil_mode:
+        out = -(-(padded - span) // stride) + 1
+        # torch: the last window must start inside the input or the left padding
+        if (out - 1) * stride >= size + pad_before:
+            out -= 1
+    else:
+        out = (padded - span) // stride + 1
+    if out < 1:
         raise ShapeError(
             f"kernel {kernel}"
             + (f" (dilation {dilation}, span {span})" if dilation > 1 else "")
             + f" is larger than the padded input {padded} (input {size})"
         )
-    if not ceil_mode:
-        return (padded - span) // stride + 1
-    out = -(-(padded - span) // stride) + 1
-    # torch: the last window must start inside the input or the left padding
-    if (out - 1) * stride >= size + pad_before:
-        out -= 1
     return out
 
 
