@@ -12,8 +12,9 @@ from convcost.errors import ConvcostError, InputError
 
 
 def _all_subclasses(cls: type) -> set[type]:
-    out = set()
-    for sub in cls.__subclasses__():
+    out: set[type] = set()
+    subs: list[type] = cls.__subclasses__()
+    for sub in subs:
         out |= {sub, *_all_subclasses(sub)}
     return out
 
