@@ -65,5 +65,7 @@ def test_rendered_output_matches_golden(name: str) -> None:
 def test_torch_json_check_and_error_output_matches_golden(
     name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    if name.startswith("torch_"):
+        pytest.importorskip("torch")  # the torch-free stage on the oldest Python skips these
     monkeypatch.chdir(ROOT)
     _matches_golden(name, *EXIT_CASES[name])

@@ -9,11 +9,13 @@ from typing import Any
 import pytest
 import yaml
 
+import convcost.frontends
 from convcost.frontends.yaml_spec import KINDS, TOP_KEYS, parse_spec
 
 ROOT = Path(__file__).resolve().parent.parent
+# the schema as installed (a wheel must ship it), not as found in the source tree
 SCHEMA: dict[str, Any] = json.loads(
-    (ROOT / "convcost" / "frontends" / "model.schema.json").read_text()
+    (Path(convcost.frontends.__file__).parent / "model.schema.json").read_text()
 )
 CONFIGS = sorted((ROOT / "configs").glob("*.yaml"))
 
