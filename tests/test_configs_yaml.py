@@ -125,6 +125,9 @@ EXPECTED = {
     "vgg16.yaml": (15_470_264_320, 138_357_544),
     "resnet50.yaml": (4_089_184_256, 25_557_032),
     "xception.yaml": (8_357_403_496, 22_855_952),
+    "mobilenet_v3_large.yaml": (216_589_760, 5_483_032),
+    "mobilenet_v3_small.yaml": (56_510_400, 2_542_856),
+    "efficientnet_b0.yaml": (385_814_752, 5_288_548),
 }
 
 
@@ -156,7 +159,9 @@ def test_config_against_flop_counter(path: Path) -> None:
 
 
 TORCHVISION = {"vgg16.yaml": "vgg16", "resnet50.yaml": "resnet50",
-               "mobilenet_v2.yaml": "mobilenet_v2"}
+               "mobilenet_v2.yaml": "mobilenet_v2", "mobilenet_v3_large.yaml": "mobilenet_v3_large",
+               "mobilenet_v3_small.yaml": "mobilenet_v3_small",
+               "efficientnet_b0.yaml": "efficientnet_b0"}
 
 
 @pytest.mark.parametrize("config", sorted(TORCHVISION))

@@ -121,6 +121,25 @@ CASES = [
      "too large"),
     ("recursive alias", "a: &a [*a]\n", (1, 4, "a[0]"), "recursive"),
     ("two documents", HEAD + "layers: [flatten]\n---\nname: u\n", None, "single document"),
+    ("squeeze and ratio", HEAD + "layers:\n  - squeeze_excite: {squeeze: 8, ratio: 0.5}\n",
+     (4, 41, "layers[0].squeeze_excite.ratio"), "one of 'squeeze', 'ratio' or 'reduce'"),
+    ("bad gate", HEAD + "layers:\n  - squeeze_excite: {gate: softmax}\n",
+     (4, 28, "layers[0].squeeze_excite.gate"), "unknown value 'softmax'"),
+    ("bad ratio", HEAD + "layers:\n  - squeeze_excite: {ratio: 2}\n",
+     (4, 29, "layers[0].squeeze_excite.ratio"), "(0, 1]"),
+    ("squeeze-excite after flatten", HEAD + "layers:\n  - flatten\n  - squeeze_excite\n",
+     (5, 5, "layers[1].squeeze_excite"), "spatial"),
+    ("shuffle groups", HEAD + "layers:\n  - channel_shuffle: {groups: 2}\n",
+     (4, 31, "layers[0].channel_shuffle.groups"), "divisible by 2"),
+    ("shuffle without groups", HEAD + "layers:\n  - channel_shuffle: {name: s}\n",
+     (4, 5, "layers[0].channel_shuffle"), "needs 'groups'"),
+    ("mul join shapes", HEAD + "layers:\n  - branches:\n      join: mul\n      paths:\n"
+     "        - [pointwise: {out: 4}]\n        - []\n", (4, 5, "layers[0].branches"),
+     "cannot broadcast"),
+    ("bad join", HEAD + "layers:\n  - branches:\n      join: mull\n      paths: [[], []]\n",
+     (5, 13, "layers[0].branches.join"), "did you mean 'mul'"),
+    ("bad scale word", HEAD + "layers:\n  - pointwise: {out: 8, scale: down}\n",
+     (4, 32, "layers[0].pointwise.scale"), "true, false or up"),
 ]
 
 

@@ -308,8 +308,10 @@ class _Compiler:
         v, used_in = self.number(node, o.sub("out"), in_ch)
         c = self.check_int(v, node.pos, o.sub("out"), "out channels", 1)
         snode = o.values.get("scale")
-        if isinstance(snode, YScalar) and isinstance(snode.value, str) and \
-                snode.value.strip().lower() == "up":
+        if isinstance(snode, YScalar) and isinstance(snode.value, str):
+            if snode.value.strip().lower() != "up":
+                raise self.err(snode.pos, o.sub("scale"), "expected true, false or up, got "
+                               f"{describe(snode)}")
             mult = max(1.0, self.width_mult)  # torchvision's last conv: widened, never narrowed
             scale = True
         else:
