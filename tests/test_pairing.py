@@ -87,6 +87,8 @@ def test_dw_with_no_partner_gets_the_dense_conv() -> None:
     assert dw.alternative is not None and dw.alternative.rule is Rule.DENSE
     assert dw.alternative.macs == K * K * C * C * H * H
     assert dw.alternative.params == K * K * C * C
+    assert dw.alternative.separable_convs == (dw.record.op,)
+    assert dw.alternative.standard_convs[0].groups == 1
     assert "residual add" in dw.verdict.note  # type: ignore[union-attr]
     pw = a.rows[row(a, "pw")]
     assert pw.alternative is None and pw.verdict.rule is Rule.NONE  # type: ignore[union-attr]
@@ -150,6 +152,7 @@ def test_convnext_block_dw_layernorm_linear_channels_last() -> None:
     assert alt.macs == 7 * 7 * c * 4 * c * h * h
     assert alt.params == 7 * 7 * c * 4 * c + 4 * c  # the linear layer's bias stays
     assert alt.dropped == 1  # the LayerNorm goes with the depthwise half
+    assert alt.separable_convs == (dw, Conv.make(c, 4 * c, 1, bias=True))
     check_alternatives_add_up(a)
 
 

@@ -11,7 +11,16 @@ from convcost.core.ops import Conv, ConvRole, Kind, Linear, Shape
 from convcost.core.pairing import Rule, find_pairs
 from convcost.core.records import LayerRecord, Uncounted
 from convcost.core.registry import cost_of
-from convcost.core.variants import Plan, Tally, Variant, Verdict, apply, plan, tally
+from convcost.core.variants import (
+    Plan,
+    Tally,
+    Variant,
+    Verdict,
+    apply,
+    conv_forms,
+    plan,
+    tally,
+)
 from convcost.errors import ConvcostError
 
 __all__ = [
@@ -89,6 +98,10 @@ class Alternative:
     """Squeeze-excite layers re-costed after the merged conv (included in the figures)."""
     dropped: int = 0
     """Per-channel layers between the halves that go with the depthwise half."""
+    standard_convs: tuple[Conv, ...] = ()
+    separable_convs: tuple[Conv, ...] = ()
+    """The convolutions alone in each form (a lone depthwise conv is its own separable form;
+    a linear pointwise half is its 1×1 conv), for timing them."""
 
     @property
     def ratio(self) -> float:
@@ -193,13 +206,14 @@ def _alternatives(
         for u in units:
             added = [cost_of(r.op, r.inputs, dtype) for r in u.added]
             removed = [costs[k] for k in u.removed]
+            std_convs, sep_convs = conv_forms(records, u)
             alts[u.head] = Alternative(
                 kind=u.variant, macs=sum(c.macs for c in added),
                 params=sum(c.params for c in added), weights=sum(c.weights for c in added),
                 span=(u.head, u.tail), written_macs=sum(c.macs for c in removed),
                 rule=u.rule, written_params=sum(c.params for c in removed),
                 written_weights=sum(c.weights for c in removed), moved=u.moved,
-                dropped=u.dropped,
+                dropped=u.dropped, standard_convs=std_convs, separable_convs=sep_convs,
             )
     return alts, dict(p.pairing.tails)
 

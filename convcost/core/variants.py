@@ -61,6 +61,24 @@ class Unit:
     """Per-channel ops between the halves that went with the depthwise half."""
 
 
+def conv_forms(records: Sequence[LayerRecord], u: Unit) -> tuple[tuple[Conv, ...],
+                                                                  tuple[Conv, ...]]:
+    """The convolutions of a unit in standard form and in separable form (for timing them):
+    a linear pointwise half as the 1×1 conv it equals; a lone depthwise conv is its own
+    separable form."""
+    head = records[u.head].op
+    assert isinstance(head, Conv)
+    if u.variant is Variant.SEPARABLE:
+        return (head,), to_separable(head)
+    tail = records[u.tail].op
+    assert isinstance(tail, Conv | Linear)
+    std = to_standard(head, tail) if u.rule is not Rule.DENSE else to_dense(head)
+    if isinstance(tail, Linear):
+        tail = Conv.make(tail.in_features, tail.out_features, 1, dims=head.dims, bias=tail.bias)
+    assert isinstance(tail, Conv)
+    return (std,), ((head,) if u.rule is Rule.DENSE else (head, tail))
+
+
 @dataclass(frozen=True)
 class Verdict:
     rule: Rule
