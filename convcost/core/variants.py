@@ -214,11 +214,11 @@ def plan(records: Sequence[LayerRecord], costs: Sequence[Cost]) -> Plan:
             what = "grouped pointwise" if unit.rule is Rule.SEPARATE_GROUPED else "pointwise"
             verdicts[i] = Verdict(unit.rule, f"{op.kernel_label()} conv as depthwise + {what}")
         elif op.transposed:
-            verdicts[i] = Verdict(Rule.NONE, "transposed convs: no separable form")
+            verdicts[i] = Verdict(Rule.NONE, "transposed conv: no separable form")
         elif op.role is ConvRole.GROUPED:
-            verdicts[i] = Verdict(Rule.NONE, "grouped 1×1 convs: already pointwise")
+            verdicts[i] = Verdict(Rule.NONE, "grouped 1×1 conv: already pointwise")
         else:
-            verdicts[i] = Verdict(Rule.NONE, "1×1 convs: already pointwise")
+            verdicts[i] = Verdict(Rule.NONE, "1×1 conv: already pointwise")
     std.sort(key=lambda u: u.head)
     return Plan(pairing, {Variant.STANDARD: tuple(std), Variant.SEPARABLE: tuple(sep)},
                 verdicts)
@@ -277,7 +277,7 @@ def tally(records: Sequence[LayerRecord], p: Plan) -> dict[Variant, Tally]:
             std_left.append("grouped k×k convs: kept grouped" if grouped
                             else "k×k convs: already standard")
         else:
-            reason = v.note
+            reason = v.note.replace(" conv:", " convs:")
             std_left.append(reason.replace("already pointwise", "already standard")
                             if isinstance(op, Conv) and op.role is ConvRole.POINTWISE
                             else reason)
