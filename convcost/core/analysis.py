@@ -204,7 +204,7 @@ def _alternatives(
     alts: dict[int, Alternative] = {}
     for units in p.units.values():
         for u in units:
-            added = [cost_of(r.op, r.inputs, dtype) for r in u.added]
+            added = cost_records(u.added, dtype)
             removed = [costs[k] for k in u.removed]
             std_convs, sep_convs = conv_forms(records, u)
             alts[u.head] = Alternative(
