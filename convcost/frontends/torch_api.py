@@ -54,8 +54,8 @@ def analyze_model(
     """
     from torch import nn
 
+    from convcost.frontends.torch import walk
     from convcost.frontends.torch_source import as_input_specs, load_model
-    from convcost.frontends.torch_walk import walk
 
     if isinstance(model_or_source, str):
         model = load_model(model_or_source, kwargs=kwargs, device=device)
@@ -134,11 +134,11 @@ def analyze_torch(source: Any, opts: Any) -> tuple[Analysis, dict[str, Any], lis
 def _real_model(
     source: Any, model: nn.Module, opts: Any, analysis: Analysis, notes: list[str]
 ) -> nn.Module | None:
+    from convcost.frontends.torch import is_meta
     from convcost.frontends.torch_source import load_model
-    from convcost.frontends.torch_walk import _is_meta
     from convcost.reference.model import skip_reason
 
-    if not _is_meta(model) or not any(True for _ in model.parameters()):
+    if not is_meta(model) or not any(True for _ in model.parameters()):
         return model
     params = int(analysis.extra.get("params_unique", 0) or 0)  # type: ignore[call-overload]
     if not isinstance(source, str):
@@ -157,8 +157,8 @@ def _references(
     import torch
 
     from convcost.errors import AnalysisError, ConvcostError
+    from convcost.frontends.torch import eval_mode, model_device
     from convcost.frontends.torch_source import first_line
-    from convcost.frontends.torch_walk import _eval_mode, model_device
     from convcost.reference.model import agreement_for, count_module
     from convcost.report.analysis import lines_of
 
@@ -168,7 +168,7 @@ def _references(
     out: dict[str, Any] = {}
     for tool in opts.reference:
         try:
-            with _eval_mode(model), torch.no_grad():
+            with eval_mode(model), torch.no_grad():
                 count = count_module(tool, model, inputs)
         except ConvcostError:
             raise
