@@ -42,6 +42,7 @@ def analyze_model(
     rewrite_as: Variant = Variant.AS_WRITTEN,
     grad: bool = False,
     device: str = "meta",
+    execution: str = "auto",
 ) -> Analysis:
     """Analyse a torch model for inputs of ``input_shape``.
 
@@ -50,7 +51,8 @@ def analyze_model(
     ``input_shape``: ``"1,3,224,224"``, ``"1,128:int64"``, a shape tuple, or several shapes;
     ``dtype`` is the default element type of inputs that do not name one.
     ``analysis.extra`` holds ``params_unique`` (every unique parameter, read from the model),
-    ``params_uncovered`` (parameters no costed record used), ``ignored_ops`` and ``source``.
+    ``params_uncovered`` (parameters no costed record used), ``ignored_ops``, ``source``,
+    ``execution`` (how the forward ran: meta, fake or real) and ``data_dependent_ops``.
     """
     from torch import nn
 
@@ -69,7 +71,7 @@ def analyze_model(
         raise InputError(f"expected an nn.Module or a source string, got "
                          f"{type(model_or_source).__name__}")
     specs = as_input_specs(input_shape, dtype=dtype)
-    result = walk(model, specs, grad=grad)
+    result = walk(model, specs, grad=grad, execution=execution)
     analysis = analyze_records(
         result.records,
         name=label,
@@ -86,6 +88,8 @@ def analyze_model(
         "params_uncovered": list(result.params_uncovered),
         "ignored_ops": dict(result.ignored),
         "input_dtypes": [s.dtype for s in specs],
+        "execution": result.execution,
+        "data_dependent_ops": list(result.data_dependent),
     }
     return replace(analysis, extra=extra)
 
