@@ -81,7 +81,7 @@ def _float32() -> Any:
 
 @pytest.mark.parametrize("config", sorted(MODELS))
 def test_yaml_and_torch_records_agree_row_by_row(config: str) -> None:
-    from convcost.frontends.torch_walk import walk
+    from convcost.frontends.torch import walk
 
     name = MODELS[config][0]
     ours = _rows(records_from_spec(load_spec(CONFIGS / config)))

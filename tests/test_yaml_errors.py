@@ -140,6 +140,16 @@ CASES = [
      (5, 13, "layers[0].branches.join"), "did you mean 'mul'"),
     ("bad scale word", HEAD + "layers:\n  - pointwise: {out: 8, scale: down}\n",
      (4, 32, "layers[0].pointwise.scale"), "true, false or up"),
+    ("upsample without scale or size", HEAD + "layers:\n  - upsample: {mode: bilinear}\n",
+     (4, 5, "layers[0].upsample"), "one of 'scale'"),
+    ("upsample scale and size", HEAD + "layers:\n  - upsample: {scale: 2, size: 4}\n",
+     (4, 5, "layers[0].upsample"), "one of 'scale'"),
+    ("upsample zero scale", HEAD + "layers:\n  - upsample: {scale: 0}\n",
+     (4, 23, "layers[0].upsample.scale"), "positive"),
+    ("upsample mode", HEAD + "layers:\n  - upsample: {mode: cubic, scale: 2}\n",
+     (4, 22, "layers[0].upsample.mode"), "did you mean 'bicubic'"),
+    ("upsample mode and rank", HEAD + "layers:\n  - upsample: {mode: trilinear, scale: 2}\n",
+     (4, 5, "layers[0].upsample"), "trilinear"),
 ]
 
 
