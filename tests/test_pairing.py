@@ -188,3 +188,30 @@ def test_pairing_scales_linearly(n: int) -> None:
     p = find_pairs(recs, cost_records(recs, DType.FLOAT32))
     assert len(p.pairs) == n
     assert all(p.pairs[2 * i].tail == 2 * i + 1 for i in range(n))
+
+
+# (torchvision model, dw + pw pairs through squeeze-excite, all-standard MACs / as written >)
+TORCHVISION = [("efficientnet_b0", 16, 7), ("mobilenet_v3_large", 8, 6),
+               ("mobilenet_v3_small", 9, 7), ("mnasnet1_0", 0, 7), ("convnext_tiny", 0, 20)]
+
+
+@pytest.mark.parametrize(("name", "through_se", "times"), TORCHVISION)
+def test_torchvision_mobile_nets_every_dw_has_an_alternative(name: str, through_se: int,
+                                                             times: int) -> None:
+    torch = pytest.importorskip("torch")
+    tv = pytest.importorskip("torchvision")
+    from convcost.frontends.torch import walk
+
+    with torch.device("meta"):
+        model = getattr(tv.models, name)()
+    recs = walk(model, [(1, 3, 224, 224)]).records
+    a = analyze_records(recs, name=name, input_shapes=[(1, 3, 224, 224)])
+    dws = [r for r in a.rows if isinstance(r.record.op, Conv)
+           and r.record.op.groups == r.record.op.in_channels > 1]
+    assert dws and all(r.alternative is not None for r in dws)
+    assert all(r.alternative.rule in (Rule.PAIR, Rule.PAIR_LINEAR) for r in dws
+               if r.alternative)
+    assert sum(1 for r in dws if r.alternative and r.alternative.moved) == through_se
+    written = a.variants[Variant.AS_WRITTEN].macs
+    assert a.variants[Variant.STANDARD].macs > times * written
+    check_alternatives_add_up(a)
