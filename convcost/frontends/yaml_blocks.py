@@ -1,4 +1,5 @@
-"""YAML block kinds that expand into a small graph: ``squeeze_excite``.
+"""YAML kinds of mobile and dense-prediction networks: ``squeeze_excite`` (a small graph),
+``channel_shuffle`` and ``upsample``.
 
 A squeeze-excite block (Hu et al. 2018, as torchvision's ``SqueezeExcitation``) is a parallel
 node: one path squeezes the input to one value per channel and excites it back
@@ -10,24 +11,36 @@ Never imports torch.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from convcost.core.ops import (
+    UPSAMPLE_MODES,
     Activation,
     ActivationFn,
     AdaptivePool,
+    ChannelShuffle,
     Conv,
     Elementwise,
     Op,
     PoolMode,
     Shape,
+    Upsample,
 )
 from convcost.core.registry import cost_of
 from convcost.errors import ConvcostError
-
-if TYPE_CHECKING:
-    from convcost.frontends.yaml_spec import SpecNode, _Compiler, _Opts
+from convcost.frontends.yaml_nodes import YSeq
+from convcost.frontends.yaml_spec import (
+    _ACTS,
+    MAX_SIZE,
+    GroupNode,
+    LayerNode,
+    ParallelNode,
+    SpecNode,
+    _Compiler,
+    _Opts,
+    make_divisible,
+)
 
 _GATES = ("sigmoid", "hardsigmoid", "tanh", "relu6", "identity")
 
@@ -36,8 +49,6 @@ def squeeze_width(c: _Compiler, o: _Opts, in_ch: int) -> int:
     """The squeeze channels: ``squeeze`` (a count), ``reduce`` (in // r, at least 1) or
     ``ratio`` (in × ratio, default 0.25); rounded to a multiple of ``divisor`` as torchvision's
     ``_make_divisible`` when one is given."""
-    from convcost.frontends.yaml_spec import make_divisible
-
     given = [k for k in ("squeeze", "ratio", "reduce") if o.has(k)]
     if len(given) > 1:
         raise c.err(o.where(given[1]), o.sub(given[1]), f"give one of 'squeeze', 'ratio' or "
@@ -63,8 +74,6 @@ def squeeze_width(c: _Compiler, o: _Opts, in_ch: int) -> int:
 
 
 def squeeze_excite(c: _Compiler, o: _Opts, name: str, shape: Shape) -> tuple[SpecNode, Shape]:
-    from convcost.frontends.yaml_spec import _ACTS, GroupNode, LayerNode, ParallelNode
-
     dims = c.spatial(o, shape)
     in_ch = shape[0]
     width = squeeze_width(c, o, in_ch)
@@ -98,3 +107,45 @@ def squeeze_excite(c: _Compiler, o: _Opts, name: str, shape: Shape) -> tuple[Spe
         raise c.wrap(exc, o.pos, o.key) from None
     join = LayerNode("mul", op, c.ctx(o.pos, o.key, "mul"), s)
     return ParallelNode(name, branches, join, (), c.ctx(o.pos, o.key, name)), out
+
+
+def channel_shuffle(c: _Compiler, o: _Opts, name: str, shape: Shape) -> tuple[SpecNode, Shape]:
+    if not o.has("groups"):
+        raise c.err(o.pos, o.key, "channel_shuffle needs 'groups'")
+    groups = c.integer(o.values["groups"], o.sub("groups"), "groups", in_ch=shape[0])
+    return c.leaf(name, lambda: ChannelShuffle(groups), shape, o.where("groups"),
+                  o.sub("groups"))
+
+
+def upsample(c: _Compiler, o: _Opts, name: str, shape: Shape) -> tuple[SpecNode, Shape]:
+    dims = c.spatial(o, shape)
+    mode = c.word(o, "mode", UPSAMPLE_MODES, "nearest")
+    if o.has("scale") == o.has("size"):
+        raise c.err(o.pos, o.key, "upsample needs one of 'scale' (a factor, or one per "
+                    "spatial dimension) and 'size' (the output size)")
+    size: tuple[int, ...] = ()
+    scale: tuple[float, ...] = ()
+    if o.has("size"):
+        size = c.ints(o.values["size"], o.sub("size"), dims, "size")
+    else:
+        node = o.values["scale"]
+        items = node.items if isinstance(node, YSeq) else [node]
+        if isinstance(node, YSeq) and len(items) not in (1, dims):
+            raise c.err(node.pos, o.sub("scale"), f"scale needs 1 or {dims} value(s), "
+                        f"got {len(items)}")
+        for i, item in enumerate(items):
+            key = o.sub("scale") + (f"[{i}]" if isinstance(node, YSeq) else "")
+            v, _ = c.number(item, key, shape[0])
+            if not 0 < v <= MAX_SIZE:
+                raise c.err(item.pos, key, f"scale must be a positive factor, got {v}")
+            scale += (float(v),)
+    align = c.boolean(o, "align_corners", False) if o.has("align_corners") else None
+    if align is None and mode in ("linear", "bilinear", "bicubic", "trilinear"):
+        align = False  # torch's default for the interpolating modes
+    if scale:  # the output size torch computes, floor(n × s), so records match torch's
+        per = scale * dims if len(scale) == 1 else scale
+        size = tuple(math.floor(n * f) for n, f in zip(shape[1:], per, strict=True))
+        if any(n < 1 for n in size):
+            raise c.err(o.where("scale"), o.sub("scale"), f"upsampling {list(shape)} "
+                        f"by {list(scale)} leaves no output")
+    return c.leaf(name, lambda: Upsample(mode, align, size=size), shape, o.pos, o.key)

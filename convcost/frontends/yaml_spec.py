@@ -21,13 +21,11 @@ from pathlib import Path
 
 from convcost.core.dtypes import DType
 from convcost.core.ops import (
-    UPSAMPLE_MODES,
     Activation,
     ActivationFn,
     AdaptivePool,
     Add,
     BatchNorm,
-    ChannelShuffle,
     Concat,
     Conv,
     Dropout,
@@ -39,7 +37,6 @@ from convcost.core.ops import (
     Pool,
     PoolMode,
     Shape,
-    Upsample,
 )
 from convcost.core.registry import cost_of
 from convcost.errors import Context, ConvcostError, InputError
@@ -671,44 +668,14 @@ class _Compiler:
         return squeeze_excite(self, o, name, shape)
 
     def k_channel_shuffle(self, o: _Opts, name: str, shape: Shape) -> tuple[SpecNode, Shape]:
-        if not o.has("groups"):
-            raise self.err(o.pos, o.key, "channel_shuffle needs 'groups'")
-        groups = self.integer(o.values["groups"], o.sub("groups"), "groups", in_ch=shape[0])
-        return self.leaf(name, lambda: ChannelShuffle(groups), shape, o.where("groups"),
-                         o.sub("groups"))
+        from convcost.frontends.yaml_blocks import channel_shuffle
+
+        return channel_shuffle(self, o, name, shape)
 
     def k_upsample(self, o: _Opts, name: str, shape: Shape) -> tuple[SpecNode, Shape]:
-        dims = self.spatial(o, shape)
-        mode = self.word(o, "mode", UPSAMPLE_MODES, "nearest")
-        if o.has("scale") == o.has("size"):
-            raise self.err(o.pos, o.key, "upsample needs one of 'scale' (a factor, or one per "
-                           "spatial dimension) and 'size' (the output size)")
-        size: tuple[int, ...] = ()
-        scale: tuple[float, ...] = ()
-        if o.has("size"):
-            size = self.ints(o.values["size"], o.sub("size"), dims, "size")
-        else:
-            node = o.values["scale"]
-            items = node.items if isinstance(node, YSeq) else [node]
-            if isinstance(node, YSeq) and len(items) not in (1, dims):
-                raise self.err(node.pos, o.sub("scale"), f"scale needs 1 or {dims} value(s), "
-                               f"got {len(items)}")
-            for i, item in enumerate(items):
-                key = o.sub("scale") + (f"[{i}]" if isinstance(node, YSeq) else "")
-                v, _ = self.number(item, key, shape[0])
-                if not 0 < v <= MAX_SIZE:
-                    raise self.err(item.pos, key, f"scale must be a positive factor, got {v}")
-                scale += (float(v),)
-        align = self.boolean(o, "align_corners", False) if o.has("align_corners") else None
-        if align is None and mode in ("linear", "bilinear", "bicubic", "trilinear"):
-            align = False  # torch's default for the interpolating modes
-        if scale:  # the output size torch computes, floor(n × s), so records match torch's
-            per = scale * dims if len(scale) == 1 else scale
-            size = tuple(math.floor(n * f) for n, f in zip(shape[1:], per, strict=True))
-            if any(n < 1 for n in size):
-                raise self.err(o.where("scale"), o.sub("scale"), f"upsampling {list(shape)} "
-                               f"by {list(scale)} leaves no output")
-        return self.leaf(name, lambda: Upsample(mode, align, size=size), shape, o.pos, o.key)
+        from convcost.frontends.yaml_blocks import upsample
+
+        return upsample(self, o, name, shape)
 
     def k_block(self, o: _Opts, name: str, shape: Shape) -> tuple[SpecNode, Shape]:
         children, out = self.layer_list(o.values.get("layers"), o.sub("layers"), shape,
