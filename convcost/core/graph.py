@@ -34,13 +34,17 @@ def same_tensor(a: Shape, b: Shape) -> bool:
     return a == b or a == channels_last(b) or a == channels_first(b)
 
 
+def linked(records: Sequence[LayerRecord]) -> bool:
+    """Every record carries valid data-flow links (``sources``)."""
+    return all(r.sources is not None and len(r.sources) == len(r.inputs)
+               and all(-1 <= s < i for s in r.sources) for i, r in enumerate(records))
+
+
 def sources_of(records: Sequence[LayerRecord], costs: Sequence[Cost]) -> list[tuple[int, ...]]:
     """For each record, the index of the record that produced each of its inputs (-1: none)."""
     n = len(records)
-    given = [r.sources for r in records]
-    if all(g is not None and len(g) == len(r.inputs) and all(-1 <= s < i for s in g)
-           for i, (g, r) in enumerate(zip(given, records, strict=True))):
-        return [tuple(g or ()) for g in given]
+    if linked(records):
+        return [tuple(r.sources or ()) for r in records]
     latest: dict[Shape, int] = {}
     inferred: list[tuple[int, ...]] = []
     for i in range(n):

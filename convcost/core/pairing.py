@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from convcost._compat import StrEnum
 from convcost.core.cost import Cost, numel
-from convcost.core.graph import channels_last, consumers_of, same_tensor, sources_of
+from convcost.core.graph import channels_last, consumers_of, linked, same_tensor, sources_of
 from convcost.core.ops import (
     Activation,
     ActivationFn,
@@ -129,6 +129,7 @@ class _Chains:
         self.costs = costs
         self.sources = sources_of(records, costs)
         self.consumers = consumers_of(self.sources)
+        self.inferred = not linked(records)
 
     def per_channel(self, j: int, cur: int, shape: Shape, channels: int) -> bool:
         """Record j, fed by ``cur``, keeps every channel apart and the tensor's shape."""
@@ -196,7 +197,9 @@ class _Chains:
         while True:
             cons = self.consumers[cur]
             if not cons:
-                return Lone(i, "nothing consumes its output")
+                return Lone(i, "no layer found reading its output (data flow inferred from "
+                            "order and shapes)" if self.inferred else
+                            "nothing consumes its output")
             if len(cons) > 1:
                 found = self.gate(cur, cons, shape, channels)
                 if found is None:
