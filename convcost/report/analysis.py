@@ -559,7 +559,8 @@ def to_table(report: ModelReport) -> RenderableType:
 
 
 _CSV_HEAD = ["name", "kind", "input_shape", "output_shape", "geometry", "params", "weights",
-             "macs", "flops", "other_ops", "bytes", "alternative_kind", "alternative_macs"]
+             "macs", "flops", "other_ops", "bytes", "alternative_kind", "alternative_macs",
+             "alternative_rule"]
 
 
 def _x(shape: Sequence[int]) -> str:
@@ -571,17 +572,19 @@ def to_csv_text(report: ModelReport) -> str:
     rows = []
     for line in report.lines():
         alt = line.alternative or {}
+        verdict = line.rows[0].verdict if len(line.rows) == 1 else None
         row: list[Any] = [line.name, line.kind, _x(line.input_shape), _x(line.output_shape),
                           line.geometry, line.cost.params, line.cost.weights, line.cost.macs,
                           line.cost.flops, line.cost.other_ops, line.cost.bytes,
-                          alt.get("kind", ""), alt.get("macs", "")]
+                          alt.get("kind", ""), alt.get("macs", ""),
+                          str(verdict.rule) if verdict else ""]
         for ag in report.reference.values():
             x = ag.layers.get(line.name)
             row.append(x.theirs if x else "")
         rows.append(row)
     t = report.analysis.totals
     total: list[Any] = ["total", "", "", "", "", t.params, t.weights, t.macs, t.flops,
-                        t.other_ops, t.bytes, "", ""]
+                        t.other_ops, t.bytes, "", "", ""]
     total += [ag.count.total for ag in report.reference.values()]
     rows.append(total)
     return to_csv(head, rows)
