@@ -323,10 +323,17 @@ def _tally_dict(a: Analysis, v: Variant) -> dict[str, Any]:
             "left": [{"what": w, "count": c} for w, c in t.left]}
 
 
+_LEGEND = ("alternative column: the other form's MACs and its ratio to as written, by rule — "
+           "dw+pw a depthwise conv and its pointwise conv as one conv (the norm and "
+           "activation between them go with the depthwise half); dw+SE+pw the same through "
+           "squeeze-excite, which moves after the merged conv at its channels; dw+fc with a linear "
+           "layer over channels; dense a depthwise conv with no partner; k×k, grouped made dw + pw")
+
+
 def tally_lines(a: Analysis) -> list[str]:
     """For each rewritten form, what was rewritten and what was left as written, and why."""
     names = {Variant.STANDARD: "all standard", Variant.SEPARABLE: "all separable"}
-    out = []
+    out = [_LEGEND] if any(r.alternative for r in a.rows) else []
     for v, t in a.tallies.items():
         done = "; ".join(f"{c} {w}" for w, c in t.rewritten) or "nothing to rewrite"
         left = "; ".join(f"{c} {w}" for w, c in t.left)
