@@ -44,13 +44,19 @@ class Context:
 class ConvcostError(Exception):
     """Base of every error convcost raises on purpose.
 
-    Errors compare and hash by identity, as every exception does (``eq=False`` on each
-    subclass: a dataclass with ``eq=True`` would make it unhashable).
+    Errors compare and hash by identity, as every exception does. A ``@dataclass`` subclass
+    would otherwise get a field-wise ``__eq__`` and ``__hash__ = None``: ``__init_subclass__``
+    gives every subclass identity methods of its own, which the decorator keeps.
     """
 
     message: str
     context: Context = field(default_factory=Context)
     exit_code: int = 2
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.__eq__ = Exception.__eq__  # type: ignore[method-assign]
+        cls.__hash__ = Exception.__hash__  # type: ignore[method-assign]
 
     def __post_init__(self) -> None:
         super().__init__(self.message)
