@@ -137,14 +137,13 @@ def test_embedding_bag_and_nms() -> None:
 def test_labels_geometry_and_torch_layers() -> None:
     torch = pytest.importorskip("torch")
     from convcost.frontends.nn_layers import layer_for
-    from convcost.report.analysis import geometry, kind_label
 
     up = Upsample("bilinear", size=(16, 16))
     lstm = Recurrent("lstm", 8, 16)
-    assert (kind_label(up), geometry(up)) == ("up bilinear", "16×16")
-    assert (kind_label(lstm), geometry(lstm)) == ("lstm", "8→16")
-    assert kind_label(Recurrent("rnn_relu", 8, 16, sequence=False)) == "rnn cell"
-    assert geometry(Einsum("ij,jk->ik")) == "ij,jk->ik"
+    assert (up.label(), up.geometry()) == ("up bilinear", "16×16")
+    assert (lstm.label(), lstm.geometry()) == ("lstm", "8→16")
+    assert Recurrent("rnn_relu", 8, 16, sequence=False).label() == "rnn cell"
+    assert Einsum("ij,jk->ik").geometry() == "ij,jk->ik"
     x = torch.zeros(1, 3, 8, 8)
     assert tuple(layer_for(up)(x).shape) == cost_of(up, [(1, 3, 8, 8)]).output_shape
     seq = torch.zeros(5, 2, 8)

@@ -82,3 +82,18 @@ def test_flops_per_mac_is_written_once() -> None:
             for i, line in enumerate(p.read_text().splitlines(), 1)
             if re.search(r"\b2 \* [\w.\[\]\"']*macs|macs[\w.\[\]\"']* \* 2\b", line)]
     assert hits == []
+
+
+def test_every_op_says_its_label_geometry_and_group_and_has_a_formula() -> None:
+    from dataclasses import is_dataclass
+
+    from convcost.core import ops
+    from convcost.core.registry import registered
+
+    op_types = [v for v in vars(ops).values()
+                if isinstance(v, type) and is_dataclass(v) and issubclass(v, ops.OpInfo)]
+    assert len(op_types) >= 25
+    assert set(op_types) == set(registered())
+    for t in op_types:
+        for method in ("label", "geometry", "group"):
+            assert callable(getattr(t, method)), (t, method)

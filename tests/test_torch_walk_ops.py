@@ -13,7 +13,6 @@ from convcost.frontends.torch import walk
 from convcost.frontends.torch.classify import Verdict, classify
 from convcost.frontends.torch.registry import RegistryError, handles
 from convcost.frontends.torch_api import analyze_model
-from convcost.report.analysis import kind_label
 
 
 class InPlaceViews(nn.Module):
@@ -66,7 +65,7 @@ def test_a_reduction_row_is_labelled_as_a_reduction() -> None:
 
     rows = analyze_model(Means(), (2, 3, 4)).rows
     reductions = [r for r in rows if isinstance(r.record.op, Reduce)]
-    assert [kind_label(r.record.op) for r in reductions] == ["reduce mean", "reduce sum"]
+    assert [r.record.op.label() for r in reductions] == ["reduce mean", "reduce sum"]
     assert all(str(r.record.op.kind) == "reduce" for r in reductions)
 
 

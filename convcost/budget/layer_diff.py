@@ -47,7 +47,6 @@ class LayerCost:
 def layer_costs(rows: Iterable[object]) -> tuple[LayerCost, ...]:
     """LayerCosts from analysis rows (``convcost.core.analysis.Row``); duplicate names (a module
     called twice) get ``#2``, ``#3`` so that every name is a key."""
-    from convcost.report.analysis import kind_label
 
     seen: dict[str, int] = {}
     out = []
@@ -58,7 +57,7 @@ def layer_costs(rows: Iterable[object]) -> tuple[LayerCost, ...]:
             name = f"{name}#{seen[name]}"
         cost = getattr(row, "cost")  # noqa: B009
         record = getattr(row, "record")  # noqa: B009
-        out.append(LayerCost(name, kind_label(record.op), cost.macs, cost.params, cost.weights,
+        out.append(LayerCost(name, record.op.label(), cost.macs, cost.params, cost.weights,
                              cost.other_ops, cost.bytes))
     return tuple(out)
 

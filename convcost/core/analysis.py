@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 
 from convcost.core.cost import COUNTERS, Cost, Counters
 from convcost.core.dtypes import DType
-from convcost.core.ops import Conv, ConvRole, Kind, Linear, Shape
+from convcost.core.ops import Conv, Shape
 from convcost.core.pairing import Rule, find_pairs
 from convcost.core.records import LayerRecord, Uncounted
 from convcost.core.registry import cost_of
@@ -26,7 +26,7 @@ from convcost.errors import ConvcostError
 __all__ = [
     "Alternative", "Analysis", "BlockRow", "BreakdownRow", "Row", "Rule", "Tally", "Totals",
     "Variant", "Verdict", "analyze_records", "breakdown", "collapse", "cost_records",
-    "find_pairs", "group_of", "rewrite",
+    "find_pairs", "rewrite",
 ]
 
 
@@ -186,27 +186,6 @@ def _alternatives(
 # ---------------------------------------------------------------- breakdown
 
 
-def group_of(op: object) -> str:
-    """The paper's Table 2 row a layer belongs to."""
-    if isinstance(op, Conv):
-        k = op.kernel_label()
-        if op.transposed:
-            return f"Conv transposed {k}"
-        role = op.role
-        if role is ConvRole.POINTWISE:
-            return f"Conv {k}"
-        if role is ConvRole.DEPTHWISE:
-            return f"Conv DW {k}"
-        if role is ConvRole.GROUPED:
-            return f"Conv grouped {k}"
-        return f"Conv {k}"
-    if isinstance(op, Linear):
-        return "Fully connected"
-    if getattr(op, "kind", None) in (Kind.MATMUL, Kind.ATTENTION):
-        return "Matmul / attention"
-    return "Other"
-
-
 def _pct(part: int, whole: int) -> float:
     return 100.0 * part / whole if whole else 0.0
 
@@ -214,7 +193,7 @@ def _pct(part: int, whole: int) -> float:
 def breakdown(records: Sequence[LayerRecord], costs: Sequence[Cost]) -> tuple[BreakdownRow, ...]:
     sums: dict[str, list[int]] = {}
     for rec, cost in zip(records, costs, strict=True):
-        s = sums.setdefault(group_of(rec.op), [0, 0, 0])
+        s = sums.setdefault(rec.op.group(), [0, 0, 0])
         s[0] += cost.macs
         s[1] += cost.params
         s[2] += cost.weights

@@ -18,18 +18,7 @@ from convcost.core.analysis import Analysis, BlockRow, Row, Rule, Totals, Varian
 from convcost.core.convention import CONVENTION
 from convcost.core.cost import Cost
 from convcost.core.ops import (
-    Activation,
-    AdaptivePool,
-    BatchNorm,
     Conv,
-    ConvRole,
-    FreeParameter,
-    GlobalPool,
-    Linear,
-    Pool,
-    Recurrent,
-    Reduce,
-    Upsample,
 )
 from convcost.reference.model import ModelAgreement
 from convcost.report import numbers as n
@@ -106,69 +95,6 @@ class Line:
     rows: tuple[Row, ...]
 
 
-def kind_label(op: object) -> str:
-    if isinstance(op, Conv):
-        k = op.kernel_label()
-        if op.transposed:
-            return f"convT {k}"
-        return {
-            ConvRole.DEPTHWISE: f"dw {k}",
-            ConvRole.POINTWISE: f"pw {k}",
-            ConvRole.GROUPED: f"gconv {k}",
-            ConvRole.STANDARD: f"conv {k}",
-        }[op.role]
-    if isinstance(op, Linear):
-        return "fc"
-    if isinstance(op, FreeParameter):
-        return "param"
-    if isinstance(op, Activation):
-        return str(op.function)
-    if isinstance(op, BatchNorm):
-        return "bn"
-    if isinstance(op, Reduce):
-        return f"reduce {op.function}"
-    if isinstance(op, Upsample):
-        return f"up {op.mode}"
-    if isinstance(op, Recurrent):
-        return op.cell.removesuffix("_tanh").removesuffix("_relu") + ("" if op.sequence
-                                                                      else " cell")
-    if isinstance(op, Pool | GlobalPool | AdaptivePool):
-        prefix = {GlobalPool: "gpool", AdaptivePool: "apool"}.get(type(op), "pool")
-        return f"{prefix} {op.mode}"
-    kind = getattr(op, "kind", None)
-    return str(kind) if kind is not None else type(op).__name__.lower()
-
-
-def _per_dim(values: tuple[int, ...]) -> str:
-    return str(values[0]) if len(set(values)) == 1 else "×".join(map(str, values))
-
-
-def geometry(op: object) -> str:
-    if isinstance(op, Conv):
-        parts = [op.kernel_label()]
-        if any(s != 1 for s in op.stride):
-            parts.append("s" + _per_dim(op.stride))
-        if any(d != 1 for d in op.dilation):
-            parts.append("d" + _per_dim(op.dilation))
-        if op.groups != 1:
-            parts.append(f"g{op.groups}")
-        return " ".join(parts)
-    if isinstance(op, Upsample):
-        return "×".join(map(str, op.size)) if op.size else "x" + "×".join(map(str, op.scale))
-    if isinstance(op, Recurrent):
-        return f"{op.input_size}→{op.hidden_size}" + (f"→{op.proj_size}" if op.proj_size else "")
-    equation = getattr(op, "equation", None)
-    if isinstance(equation, str):
-        return equation
-    kernel = getattr(op, "kernel", None)
-    if isinstance(kernel, tuple):
-        stride = getattr(op, "stride", kernel)
-        return "×".join(map(str, kernel)) + (
-            " s" + _per_dim(stride) if stride != (1,) * len(stride) else ""
-        )
-    return ""
-
-
 def _alt_dict(analysis: Analysis, row: Row) -> dict[str, Any] | None:
     alt = row.alternative
     if alt is None:
@@ -203,9 +129,9 @@ def _block_alt(analysis: Analysis, block: BlockRow) -> dict[str, Any] | None:
 def lines_of(analysis: Analysis, depth: int | None) -> list[Line]:
     if depth is None:
         return [
-            Line(row.name, kind_label(row.record.op),
+            Line(row.name, row.record.op.label(),
                  row.record.inputs[0] if row.record.inputs else (),
-                 row.cost.output_shape, geometry(row.record.op), row.cost,
+                 row.cost.output_shape, row.record.op.geometry(), row.cost,
                  _alt_dict(analysis, row), (row,))
             for row in analysis.rows
         ]
@@ -213,9 +139,9 @@ def lines_of(analysis: Analysis, depth: int | None) -> list[Line]:
     for block in collapse(analysis.rows, depth):
         if block.is_leaf:
             row = block.rows[0]
-            out.append(Line(row.name, kind_label(row.record.op),
+            out.append(Line(row.name, row.record.op.label(),
                             row.record.inputs[0] if row.record.inputs else (),
-                            row.cost.output_shape, geometry(row.record.op), row.cost,
+                            row.cost.output_shape, row.record.op.geometry(), row.cost,
                             _alt_dict(analysis, row), block.rows))
         else:
             first = block.rows[0].record
