@@ -124,7 +124,7 @@ def _yaml(path: str, opts: Options) -> ModelReport:
 def _yaml_reference(spec: Any, analysis: Analysis, opts: Options) -> dict[str, Any]:
     import torch
 
-    from convcost.frontends.builder import build_module
+    from convcost.build.network import build_module
     from convcost.reference.model import agreement_for, count_module
 
     module = build_module(spec).eval()

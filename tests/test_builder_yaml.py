@@ -12,7 +12,7 @@ from convcost.frontends.yaml_spec import ModelSpec, load_spec, parse_spec
 torch = pytest.importorskip("torch")
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
-from convcost.frontends.builder import build_module  # noqa: E402
+from convcost.build.network import build_module  # noqa: E402
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 

@@ -109,7 +109,7 @@ def test_yaml_path_does_not_import_torch() -> None:
         "a = analyze_records(records_from_spec(s), name=s.name,"
         " input_shapes=[(1, *s.input_shape)], dtype=s.dtype)\n"
         "assert a.totals.macs == 4089184256, a.totals.macs\n"
-        "import convcost.frontends.builder\n"
+        "import convcost.build.network\n"
         "bad = [m for m in ('torch', 'fvcore', 'rich') if m in sys.modules]\n"
         "assert not bad, bad\n"
     )
@@ -143,7 +143,7 @@ def test_config_against_flop_counter(path: Path) -> None:
     torch = pytest.importorskip("torch")
     from torch.utils.flop_counter import FlopCounterMode
 
-    from convcost.frontends.builder import build_module
+    from convcost.build.network import build_module
 
     batch = 2 if path.name.startswith("mobilenet") else 1
     spec = load_spec(path)

@@ -136,7 +136,7 @@ def test_embedding_bag_and_nms() -> None:
 
 def test_labels_geometry_and_torch_layers() -> None:
     torch = pytest.importorskip("torch")
-    from convcost.frontends.nn_layers import layer_for
+    from convcost.build.layers import layer_for
 
     up = Upsample("bilinear", size=(16, 16))
     lstm = Recurrent("lstm", 8, 16)

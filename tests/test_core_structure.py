@@ -97,3 +97,17 @@ def test_every_op_says_its_label_geometry_and_group_and_has_a_formula() -> None:
     for t in op_types:
         for method in ("label", "geometry", "group"):
             assert callable(getattr(t, method)), (t, method)
+
+
+def test_the_torch_module_registry_refuses_a_second_builder() -> None:
+    import pytest
+
+    from convcost.build.layers import buildable, builds, layer_for
+    from convcost.core.ops import Conv, Nms
+    from convcost.core.registry import RegistryError
+
+    assert Conv in buildable() and Nms not in buildable()
+    with pytest.raises(RegistryError):
+        builds(Conv)(lambda op, rank: layer_for(op, rank))
+    with pytest.raises(TypeError, match="no torch layer for Nms"):
+        layer_for(Nms())

@@ -76,7 +76,7 @@ def test_the_built_module_gives_the_same_records_to_the_torch_front_end() -> Non
     torch = pytest.importorskip("torch")
     from torch.utils.flop_counter import FlopCounterMode
 
-    from convcost.frontends.builder import build_module
+    from convcost.build.network import build_module
     from convcost.frontends.torch import walk
 
     spec = parse_spec(DOC)

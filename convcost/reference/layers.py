@@ -25,7 +25,7 @@ def compare_reference(
     import torch
     from torch import nn
 
-    from convcost.frontends.nn_layers import layer_for
+    from convcost.build.layers import layer_for
     from convcost.reference.fvcore_count import fvcore_count
     from convcost.reference.torch_count import torch_count
 

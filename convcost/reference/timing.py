@@ -5,7 +5,7 @@ convolution moves a lot of data for very little arithmetic (its arithmetic inten
 on a real CPU or GPU the separable form is usually much less faster than its MAC ratio promises.
 This module times both forms for real so the two numbers can stand side by side.
 
-How: every layer is built from its core op with :func:`convcost.frontends.nn_layers.layer_for`,
+How: every layer is built from its core op with :func:`convcost.build.layers.layer_for`,
 put in ``eval()`` mode on the measuring device (CUDA when present, else the CPU) and fed a real
 float32 tensor of random numbers under :func:`torch.inference_mode`. After ``warmup`` calls,
 each of ``repeats`` samples times enough back-to-back calls to last at least
@@ -153,7 +153,7 @@ def time_module(module: nn.Module, input_shape: Shape, s: Settings) -> Timing:
 
 def module_for(ops: Sequence[Op]) -> nn.Module:
     """The layers of ``ops`` run one after the other (e.g. depthwise then pointwise)."""
-    from convcost.frontends.nn_layers import layer_for
+    from convcost.build.layers import layer_for
 
     try:
         layers = [layer_for(op) for op in ops]

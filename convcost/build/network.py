@@ -21,13 +21,13 @@ __all__ = ["build_module"]
 
 def build_module(spec: ModelSpec) -> nn.Module:
     """The spec as an ``nn.Module`` (fresh random weights, training mode, on the CPU)."""
-    from convcost.frontends.yaml_modules import SpecSequence
+    from convcost.build.containers import SpecSequence
 
     return SpecSequence([(n.name, _node(n)) for n in spec.layers])
 
 
 def _node(node: SpecNode) -> nn.Module:
-    from convcost.frontends import yaml_modules as ym
+    from convcost.build import containers as ym
 
     if isinstance(node, LayerNode):
         return _leaf(node, len(node.in_shape))
@@ -46,7 +46,7 @@ def _node(node: SpecNode) -> nn.Module:
 
 def _leaf(node: LayerNode, rank: int) -> nn.Module:
     """One op -> one leaf module. ``rank`` is the unbatched input rank."""
-    from convcost.frontends.nn_layers import layer_for
+    from convcost.build.layers import layer_for
 
     try:
         return layer_for(node.op, rank)
