@@ -22,6 +22,12 @@ class Context:
     layer: str | None = None
     flag: str | None = None
 
+    def __str__(self) -> str:
+        """The place alone, as a message names it: ``budgets.yaml:6``, or the flag."""
+        if self.file is not None and self.line is not None:
+            return f"{self.file}:{self.line}"
+        return self.flag or self.file or "?"
+
     def prefix(self) -> str:
         parts: list[str] = []
         if self.file is not None:

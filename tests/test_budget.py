@@ -10,11 +10,11 @@ import pytest
 from convcost.budget.baseline import baseline_text, parse_baseline
 from convcost.budget.check import (
     BaselineState,
+    CheckStatus,
     FailOn,
-    Kind,
+    LimitKind,
     Outcome,
     Policy,
-    Status,
     evaluate,
 )
 from convcost.budget.measure import Measured, in_scope, measure
@@ -131,10 +131,10 @@ def test_scope_sums_matching_rows(tmp_path: Path) -> None:
     calls: list[str] = []
 
     def analyse(check: object) -> object:
-        from convcost.budget.measure import analyse_check
+        from convcost.budget.measure import analyze_check
 
         calls.append(check.name)  # type: ignore[attr-defined]
-        return analyse_check(check)  # type: ignore[arg-type]
+        return analyze_check(check)  # type: ignore[arg-type]
 
     got = measure(budget, analyse)  # type: ignore[arg-type]
     assert len(calls) == 1  # one analysis per distinct model
@@ -183,7 +183,9 @@ def test_absolute_limit_pass_and_fail(tmp_path: Path) -> None:
     assert ok.exit_code(FailOn.ERROR) == 0 and ok.violations == ()
     bad = _evaluate(budget, _measured(600_000_001))
     (v,) = bad.violations
-    assert (v.status, v.kind, v.excess, v.limit) == (Status.FAIL, Kind.MAX, 1, 600_000_000)
+    assert (v.status, v.kind, v.excess, v.limit) == (
+        CheckStatus.FAIL, LimitKind.MAX, 1, 600_000_000
+    )
     assert "600,000,001 exceeds max 600,000,000 (600M) by 1" in v.message
     assert "budgets.yaml:4" in v.message
     assert bad.exit_code(FailOn.ERROR) == 1 and bad.exit_code(FailOn.NEVER) == 0
@@ -193,7 +195,7 @@ def test_warn_level(tmp_path: Path) -> None:
     budget = _budget(tmp_path, f"checks:\n  - model: {MOBILENET}\n    max: {{macs: 1M}}\n"
                                "    level: warn\n")
     out = _evaluate(budget, _measured())
-    assert [v.status for v in out.violations] == [Status.WARN]
+    assert [v.status for v in out.violations] == [CheckStatus.WARN]
     assert out.exit_code(FailOn.ERROR) == 0 and out.exit_code(FailOn.WARN) == 1
 
 
@@ -215,18 +217,18 @@ def test_increase_rules(tmp_path: Path, rule: str, base_macs: int, now: int, fai
     out = _evaluate(budget, _measured(now), _base(budget, _measured(base_macs)))
     (m,) = out.metric_results
     assert m.baseline == base_macs and m.baseline_state is BaselineState.OK
-    assert (m.status is Status.FAIL) is fails
+    assert (m.status is CheckStatus.FAIL) is fails
     if fails:
         (v,) = m.violations
-        assert v.kind is Kind.INCREASE and "against the baseline" in v.message
+        assert v.kind is LimitKind.INCREASE and "against the baseline" in v.message
         assert "budgets.yaml:4" in v.message and "--update-baseline" in v.message
 
 
 def test_missing_baseline_policies(tmp_path: Path) -> None:
     budget = _budget(tmp_path, f"checks:\n  - name: m\n    model: {MOBILENET}\n"
                                "    max_increase: {macs: 1%}\n")
-    for policy, status in ((Policy.PASS, Status.PASS), (Policy.WARN, Status.WARN),
-                           (Policy.ERROR, Status.FAIL)):
+    for policy, status in ((Policy.PASS, CheckStatus.PASS), (Policy.WARN, CheckStatus.WARN),
+                           (Policy.ERROR, CheckStatus.FAIL)):
         (m,) = _evaluate(budget, _measured(), None, policy).metric_results
         assert m.baseline_state is BaselineState.MISSING and m.status is status
 
@@ -251,8 +253,8 @@ def test_incompatible_baseline_is_not_a_regression(tmp_path: Path, change: str,
         data["checks"]["m"]["input_shape"] = [[1, 3, 192, 192]]
     (m,) = _evaluate(budget, _measured(), json.dumps(data)).metric_results
     assert m.baseline_state is BaselineState.INCOMPATIBLE and needle in m.baseline_reason
-    assert m.status is Status.WARN
-    assert all(v.kind is Kind.BASELINE for v in m.violations)
+    assert m.status is CheckStatus.WARN
+    assert all(v.kind is LimitKind.BASELINE for v in m.violations)
 
 
 def test_hints_for_headroom_and_drops(tmp_path: Path) -> None:

@@ -11,8 +11,9 @@ from convcost.budget.baseline import Baseline, Entry
 from convcost.budget.layer_diff import DiffRow, describe_growth, diff
 from convcost.budget.measure import Measured
 from convcost.budget.policy import FailOn, Policy
-from convcost.budget.spec import Budget, Check, Level, Threshold, Where
+from convcost.budget.spec import Budget, Check, Level, Threshold
 from convcost.budget.units import Form, Metric, suggest
+from convcost.errors import Context
 
 TOP_LAYERS = 5
 """How many of the layers that grew a regression message names."""
@@ -21,7 +22,7 @@ HEADROOM_HINT = Fraction(20, 100)
 """A hint to tighten a ``max`` when more than this share of it is unused."""
 
 
-class Status(StrEnum):
+class CheckStatus(StrEnum):
     PASS = "pass"
     WARN = "warn"
     FAIL = "fail"
@@ -35,27 +36,27 @@ class BaselineState(StrEnum):
     INCOMPATIBLE = "incompatible"
 
 
-class Kind(StrEnum):
+class LimitKind(StrEnum):
     MAX = "max"
     INCREASE = "max_increase"
     BASELINE = "baseline"
 
 
-_RANK = {Status.PASS: 0, Status.WARN: 1, Status.FAIL: 2}
+_RANK = {CheckStatus.PASS: 0, CheckStatus.WARN: 1, CheckStatus.FAIL: 2}
 
 
-def worst(statuses: list[Status]) -> Status:
-    return max(statuses, key=_RANK.__getitem__, default=Status.PASS)
+def worst(statuses: list[CheckStatus]) -> CheckStatus:
+    return max(statuses, key=_RANK.__getitem__, default=CheckStatus.PASS)
 
 
 @dataclass(frozen=True)
 class Violation:
     check: str
     metric: Metric
-    kind: Kind
-    status: Status
+    kind: LimitKind
+    status: CheckStatus
     message: str
-    where: Where | None
+    where: Context | None
     value: int
     limit: int | None = None
     excess: int | None = None
@@ -68,7 +69,7 @@ class Hint:
     check: str
     metric: Metric
     message: str
-    where: Where | None
+    where: Context | None
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,7 @@ class MetricResult:
     """The baseline's count when the metric can be compared with it (state OK)."""
     baseline_state: BaselineState
     baseline_reason: str
-    status: Status
+    status: CheckStatus
     violations: tuple[Violation, ...]
 
     @property
@@ -94,7 +95,7 @@ class MetricResult:
         return min(limits) if limits else None
 
     @property
-    def limit_where(self) -> Where | None:
+    def limit_where(self) -> Context | None:
         if self.maximum is None:
             return self.increase.where if self.increase else None
         if self.increase_limit is not None and self.increase is not None and \
@@ -130,7 +131,7 @@ class CheckResult:
     metrics: tuple[MetricResult, ...]
 
     @property
-    def status(self) -> Status:
+    def status(self) -> CheckStatus:
         return worst([m.status for m in self.metrics])
 
 
@@ -154,13 +155,15 @@ class Outcome:
     def counts(self) -> dict[str, int]:
         statuses = [m.status for m in self.metric_results]
         return {"checks": len(self.results), "metrics": len(statuses),
-                **{s.value: statuses.count(s) for s in Status}}
+                **{s.value: statuses.count(s) for s in CheckStatus}}
 
     def failed(self, fail_on: FailOn, m: MetricResult) -> bool:
         """Does this metric fail the run under ``--fail-on``?"""
         if fail_on is FailOn.NEVER:
             return False
-        return m.status is Status.FAIL or (fail_on is FailOn.WARN and m.status is Status.WARN)
+        return m.status is CheckStatus.FAIL or (
+            fail_on is FailOn.WARN and m.status is CheckStatus.WARN
+        )
 
     def exit_code(self, fail_on: FailOn) -> int:
         return 1 if any(self.failed(fail_on, m) for m in self.metric_results) else 0
@@ -207,7 +210,7 @@ def _metric(check: Check, metric: Metric, got: Measured, baseline: Baseline | No
             baseline_path: str | None, reason: str | None, policy: Policy,
             update: str) -> MetricResult:
     value = got.counts[metric]
-    fail = Status.FAIL if check.level is Level.ERROR else Status.WARN
+    fail = CheckStatus.FAIL if check.level is Level.ERROR else CheckStatus.WARN
     violations: list[Violation] = []
     maximum, increase = check.maximum(metric), check.increase(metric)
     name = check.name
@@ -215,7 +218,7 @@ def _metric(check: Check, metric: Metric, got: Measured, baseline: Baseline | No
         limit = maximum.amount.count()
         if value > limit:
             violations.append(Violation(
-                name, metric, Kind.MAX, fail,
+                name, metric, LimitKind.MAX, fail,
                 f"{name}: {metric} {value:,} exceeds max {limit:,}{_as_written(maximum, limit)} "
                 f"{_over(value, limit)}; raise the limit at {maximum.where} or shrink the model",
                 maximum.where, value, limit, value - limit))
@@ -239,7 +242,7 @@ def _metric(check: Check, metric: Metric, got: Measured, baseline: Baseline | No
                 layers = (f"; grew most: {describe_growth(grown, metric.value)}"
                           if grown else "")
                 violations.append(Violation(
-                    name, metric, Kind.INCREASE, fail,
+                    name, metric, LimitKind.INCREASE, fail,
                     f"{name}: {metric} {value:,} is {delta:+,}{pct} against the baseline "
                     f"{base:,}, over the allowed increase {increase.amount.text} (limit "
                     f"{inc_limit:,}) {_over(value, inc_limit)}{layers}; edit {increase.where}, "
@@ -247,10 +250,10 @@ def _metric(check: Check, metric: Metric, got: Measured, baseline: Baseline | No
                     increase.where, value, inc_limit, value - inc_limit, grown))
         if state in (BaselineState.MISSING, BaselineState.INCOMPATIBLE) and \
                 policy is not Policy.PASS:
-            status = Status.FAIL if policy is Policy.ERROR else Status.WARN
+            status = CheckStatus.FAIL if policy is Policy.ERROR else CheckStatus.WARN
             what = "missing" if state is BaselineState.MISSING else "incompatible"
             violations.append(Violation(
-                name, metric, Kind.BASELINE, status,
+                name, metric, LimitKind.BASELINE, status,
                 f"{name}: {metric} max_increase not checked: baseline {what}: {why}; "
                 f"run {update} to record one",
                 increase.where, value))
@@ -262,7 +265,7 @@ def _metric(check: Check, metric: Metric, got: Measured, baseline: Baseline | No
 def _hints(m: MetricResult, update: str) -> list[Hint]:
     out = []
     name = m.check.name
-    if m.maximum is not None and m.status is Status.PASS:
+    if m.maximum is not None and m.status is CheckStatus.PASS:
         limit = m.maximum.amount.count()
         if limit and Fraction(limit - m.value, limit) > HEADROOM_HINT:
             out.append(Hint(name, m.metric, (

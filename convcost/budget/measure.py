@@ -27,10 +27,10 @@ class Measured:
     """Each row's costs (the rows in scope), for per-layer baselines and diffs."""
 
 
-Analyse = Callable[[Check], Analysis]
+Analyze = Callable[[Check], Analysis]
 
 
-def analyse_check(check: Check) -> Analysis:
+def analyze_check(check: Check) -> Analysis:
     """The library call: counts only (no reference counter), the check's inputs and kwargs."""
     from convcost.api import Options, run
 
@@ -82,7 +82,7 @@ def _examples(names: Iterable[str]) -> str:
     return ", ".join(repr(n) for n in picked)
 
 
-def measure(budget: Budget, analyse: Analyse = analyse_check,
+def measure(budget: Budget, analyze: Analyze = analyze_check,
             on_model: Callable[[str], None] | None = None) -> dict[str, Measured]:
     """Counts for every check, keyed by check name; each distinct model is analysed once."""
     cache: dict[str, Analysis] = {}
@@ -92,6 +92,6 @@ def measure(budget: Budget, analyse: Analyse = analyse_check,
         if key not in cache:
             if on_model is not None:
                 on_model(check.model)
-            cache[key] = analyse(check)
+            cache[key] = analyze(check)
         out[check.name] = scoped(cache[key], check)
     return out

@@ -35,25 +35,10 @@ class Level(StrEnum):
 
 
 @dataclass(frozen=True)
-class Where:
-    """Where a budget value is written: ``budgets.yaml:6`` or an inline flag."""
-
-    file: str | None = None
-    line: int | None = None
-    col: int | None = None
-    flag: str | None = None
-
-    def __str__(self) -> str:
-        if self.file is not None and self.line is not None:
-            return f"{self.file}:{self.line}"
-        return self.flag or self.file or "?"
-
-
-@dataclass(frozen=True)
 class Threshold:
     metric: Metric
     amount: Amount
-    where: Where
+    where: Context
 
 
 @dataclass(frozen=True)
@@ -63,11 +48,11 @@ class Check:
     """The model as written in the budget file (for messages and baselines)."""
     source: str
     """What convcost analyses: a path resolved against the budget file, or a module spec."""
-    where: Where
+    where: Context
     inputs: tuple[InputSpec, ...] = ()
     kwargs: Mapping[str, Any] | None = None
     scope: str | None = None
-    scope_where: Where | None = None
+    scope_where: Context | None = None
     maxima: tuple[Threshold, ...] = ()
     increases: tuple[Threshold, ...] = ()
     level: Level = Level.ERROR
@@ -101,7 +86,7 @@ class Budget:
     """The budget file as given; None for inline ``--max`` flags."""
     baseline: str | None = None
     """The baseline file named in the budget, resolved against the budget file's directory."""
-    baseline_where: Where | None = None
+    baseline_where: Context | None = None
     version: int = VERSION
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -154,8 +139,8 @@ class _Reader:
         return InputError(message, Context(file=self.file, line=pos.line if pos else None,
                                            col=pos.col if pos else None, key=key or None))
 
-    def where(self, pos: Pos) -> Where:
-        return Where(self.file, pos.line, pos.col)
+    def where(self, pos: Pos) -> Context:
+        return Context(self.file, pos.line, pos.col)
 
     def mapping(self, node: YNode, key: str, allowed: Sequence[str]) -> YMap:
         if not isinstance(node, YMap):
@@ -196,7 +181,7 @@ class _Reader:
             raise self.error(node.pos, "checks", "expected a non-empty list of checks, got "
                              + ("an empty list" if isinstance(node, YSeq) else describe(node)))
         checks: list[Check] = []
-        names: dict[str, Where] = {}
+        names: dict[str, Context] = {}
         for i, item in enumerate(node.items):
             check = self.check(item, f"checks[{i}]")
             if check.name in names:
@@ -365,7 +350,7 @@ def inline_budget(source: str, maxima: Sequence[str], increases: Sequence[str], 
                 raise InputError(str(e), Context(flag=f"{flag} {text}")) from None
             if metric in out:
                 raise InputError(f"{metric} is given twice", Context(flag=f"{flag} {text}"))
-            out[metric] = Threshold(metric, amount, Where(flag=f"{flag} {text}"))
+            out[metric] = Threshold(metric, amount, Context(flag=f"{flag} {text}"))
         return tuple(out.values())
 
     is_yaml = source.lower().endswith(YAML_SUFFIXES)
@@ -378,8 +363,8 @@ def inline_budget(source: str, maxima: Sequence[str], increases: Sequence[str], 
         raise InputError("no such file", Context(file=source))
     checks = Check(
         name=source + (f" [{scope}]" if scope else ""), model=source, source=source,
-        where=Where(flag=source), inputs=inputs, kwargs=kwargs, scope=scope,
-        scope_where=Where(flag=f"--scope {scope}") if scope else None,
+        where=Context(flag=source), inputs=inputs, kwargs=kwargs, scope=scope,
+        scope_where=Context(flag=f"--scope {scope}") if scope else None,
         maxima=parse("--max", maxima, False), increases=parse("--max-increase", increases, True),
     )
     if not checks.maxima and not checks.increases:

@@ -18,20 +18,20 @@ from rich.text import Text
 
 from convcost.budget.check import (
     BaselineState,
+    CheckStatus,
     MetricResult,
     Outcome,
-    Status,
     Violation,
 )
 from convcost.budget.policy import FailOn
-from convcost.budget.spec import Where
 from convcost.budget.units import Metric
 from convcost.core.convention import CONVENTION
+from convcost.errors import Context
 from convcost.report import numbers as n
 from convcost.report.formats import SCHEMA_VERSION, to_json, to_markdown
 
-MARK = {Status.PASS: "✓", Status.WARN: "▲", Status.FAIL: "✗"}
-STYLE = {Status.PASS: "green", Status.WARN: "yellow", Status.FAIL: "bold red"}
+MARK = {CheckStatus.PASS: "✓", CheckStatus.WARN: "▲", CheckStatus.FAIL: "✗"}
+STYLE = {CheckStatus.PASS: "green", CheckStatus.WARN: "yellow", CheckStatus.FAIL: "bold red"}
 HEAD = ("check", "metric", "value", "limit", "baseline", "Δ", "Δ%", "headroom", "status")
 
 
@@ -47,7 +47,7 @@ def _human(value: int, metric: Metric) -> str:
 
 def exact_row(m: MetricResult) -> bool:
     """Exact integers when the row is not a clean pass or rounding would make values equal."""
-    if m.status is not Status.PASS:
+    if m.status is not CheckStatus.PASS:
         return True
     values = [v for v in (m.value, m.limit, m.baseline) if v is not None]
     humans = [_human(v, m.metric) for v in values]
@@ -125,8 +125,8 @@ def _notes(outcome: Outcome) -> list[str]:
 # ---------------------------------------------------------------- table
 
 
-def _rows(outcome: Outcome) -> list[tuple[list[str], Status]]:
-    rows: list[tuple[list[str], Status]] = []
+def _rows(outcome: Outcome) -> list[tuple[list[str], CheckStatus]]:
+    rows: list[tuple[list[str], CheckStatus]] = []
     for r in outcome.results:
         for i, m in enumerate(r.metrics):
             c = cells(m)
@@ -204,7 +204,7 @@ def to_renderable(outcome: Outcome, exit_code: int) -> RenderableType:
 # ---------------------------------------------------------------- JSON
 
 
-def _where(where: Where | None) -> dict[str, Any] | None:
+def _where(where: Context | None) -> dict[str, Any] | None:
     if where is None:
         return None
     return {"file": where.file, "line": where.line, "col": where.col, "flag": where.flag,
@@ -297,7 +297,7 @@ def to_markdown_text(outcome: Outcome, exit_code: int) -> str:
     for r in outcome.results:
         for i, m in enumerate(r.metrics):
             x = cells(m)
-            status = f"**{x.status}**" if m.status is Status.FAIL else x.status
+            status = f"**{x.status}**" if m.status is CheckStatus.FAIL else x.status
             rows.append([r.check.name if i == 0 else "", m.metric, x.value, x.limit, x.baseline,
                          x.delta, x.delta_pct, x.headroom, status])
     right = [h not in ("check", "metric", "status") for h in HEAD]
@@ -325,7 +325,7 @@ def to_markdown_text(outcome: Outcome, exit_code: int) -> str:
     return "".join(parts)
 
 
-def _md_where(message: str, where: Where | None) -> str:
+def _md_where(message: str, where: Context | None) -> str:
     if where is None:
         return message
     text = str(where)

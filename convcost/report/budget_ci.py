@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from convcost.budget.check import Kind, Outcome, Status
+from convcost.budget.check import CheckStatus, LimitKind, Outcome
 from convcost.budget.policy import FailOn
-from convcost.budget.spec import Where
 from convcost.core.convention import CONVENTION
+from convcost.errors import Context
 from convcost.report.budget import cells
 
 # ---------------------------------------------------------------- JUnit
@@ -57,7 +57,7 @@ def _escape_prop(text: str) -> str:
     return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def _command(level: str, message: str, where: Where | None) -> str:
+def _command(level: str, message: str, where: Context | None) -> str:
     props = []
     if where is not None and where.file is not None:
         props.append(f"file={_escape_prop(where.file)}")
@@ -98,11 +98,11 @@ def github_annotations(outcome: Outcome) -> list[str]:
     for v in outcome.violations:
         where = v.where
         check = checks.get(v.check)
-        if check is not None and v.kind is not Kind.BASELINE:
+        if check is not None and v.kind is not LimitKind.BASELINE:
             local = model_file(check.source)
             if local is not None:
-                where = Where(file=local)
-        lines.append(_command("error" if v.status is Status.FAIL else "warning", v.message,
+                where = Context(file=local)
+        lines.append(_command("error" if v.status is CheckStatus.FAIL else "warning", v.message,
                               where))
     lines += [_command("notice", h.message, h.where) for h in outcome.hints]
     return lines
@@ -141,4 +141,4 @@ def error_junit(message: str, exit_code: int, file: str | None = None,
 
 def error_annotation(message: str, file: str | None = None, line: int | None = None,
                      col: int | None = None) -> str:
-    return _command("error", message, Where(file=file, line=line, col=col))
+    return _command("error", message, Context(file=file, line=line, col=col))
