@@ -84,3 +84,22 @@ class AnalysisError(ConvcostError):
 @dataclass
 class UncountedOpsError(AnalysisError):
     """``--strict``: the model ran ops convcost does not cost (exit 3)."""
+
+
+# ---------------------------------------------------------------- interrupts
+
+
+class Interrupted(BaseException):
+    """The user pressed Ctrl-C (raised by the CLI's SIGINT handler; exit 130). A
+    ``KeyboardInterrupt`` raised by the model's own code is not this: it is exit 3."""
+
+
+def is_user_interrupt(err: BaseException) -> bool:
+    """An interrupt that came from the user's terminal, not from the model's code."""
+    return isinstance(err, Interrupted)
+
+
+def reraise_user_interrupt(err: BaseException) -> None:
+    """Let a real Ctrl-C through; everything else raised by user code is the caller's to wrap."""
+    if is_user_interrupt(err):
+        raise err

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -65,13 +63,6 @@ def parse_as(text: str | None) -> Variant:
                      Context(flag="--as"))
 
 
-def _import_from_cwd() -> None:
-    """`package.module:factory` imports from the working directory, as `python -m` would."""
-    cwd = os.getcwd()
-    if cwd not in sys.path and "" not in sys.path:
-        sys.path.insert(0, cwd)
-
-
 @app.command(epilog=EXAMPLE)
 def analyze(
     source: str = typer.Argument(
@@ -111,9 +102,11 @@ def analyze(
     ),
     repeats: int = typer.Option(10, "--repeats", help="Timed samples per layer (--measure)."),
     warmup: int = typer.Option(2, "--warmup", help="Untimed warm-up calls (--measure)."),
+    trust: bool = typer.Option(False, "--trust-model-file", help=console.TRUST_HELP),
 ) -> None:
     """Analyse a model: every layer's MACs, params and bytes, and both forms of every conv."""
     from convcost.api import Options, run
+    from convcost.frontends.torch_archive import trust_model_files
     from convcost.frontends.torch_source import parse_input_spec
     from convcost.report import analysis as report
 
@@ -124,6 +117,9 @@ def analyze(
         parse.positive("--resolution", resolution)
     if export is not None and export.suffix.lower() not in (".svg", ".html", ".htm"):
         raise InputError(f"{str(export)!r} must end in .svg or .html", Context(flag="--export"))
+    if export is not None:
+        console.refuse_overwrite(export, {"model": source.rpartition(":")[0] or source},
+                                 "--export")
     elem = parse.dtype("--dtype", dtype)
     specs: list[Any] = []
     for text in inputs:
@@ -143,10 +139,10 @@ def analyze(
         depth=depth,
         strict=strict,
     )
-    _import_from_cwd()
     message = "Analysing" + (" and counting with " + ", ".join(map(str, opts.reference))
                              if opts.reference else "") + "…"
-    with console.status(message):
+    trust_model_files(trust)
+    with console.status(message), console.user_code():
         result = run(source, opts)
     for note in result.notes:
         console.note(note)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import os
+import re
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -17,7 +18,8 @@ except ImportError:  # pragma: no cover - older typer on top of click
     from click import exceptions as cx  # type: ignore[no-redef,import-not-found,unused-ignore]
 
 from convcost import __version__
-from convcost.errors import ConvcostError
+from convcost.cli.safety import SafeStream, clean_text
+from convcost.errors import ConvcostError, Interrupted
 
 
 class _Boundary(TyperGroup):
@@ -37,7 +39,13 @@ class _Boundary(TyperGroup):
         # A run allocates many small, long-lived objects (records, costs, rows) and frees
         # little: the default collector spends ~40% of a 100,000-layer analysis rescanning them.
         gc.set_threshold(100_000, 50, 100)
-        code = self._run(args, prog_name or "convcost", complete_var, extra)
+        argv = list(sys.argv[1:] if args is None else args)
+        bad = next((a for a in argv if _non_ascii_number(a)), None)
+        if bad is not None:
+            _fail(f"{bad!r}: numbers are written with the ASCII digits 0-9")
+            code = 2
+        else:
+            code = self._run(argv, prog_name or "convcost", complete_var, extra)
         if standalone_mode:
             sys.exit(code)
         return code
@@ -60,8 +68,14 @@ class _Boundary(TyperGroup):
         except cx.ClickException as e:
             _fail(e.format_message())
             return 2
-        except (typer.Abort, KeyboardInterrupt):
+        except typer.Abort as e:
+            if isinstance(e.__cause__, KeyboardInterrupt):  # click turns it into Abort
+                _fail("the model raised KeyboardInterrupt")
+                return 3
             _fail("aborted")
+            return 130
+        except Interrupted:
+            _fail("interrupted")
             return 130
         except ConvcostError as e:
             _fail(str(e))
@@ -71,11 +85,37 @@ class _Boundary(TyperGroup):
                 raise
             _fail(f"internal error: {type(e).__name__}: {e} (set CONVCOST_DEBUG=1 for details)")
             return 3
+        except SystemExit as e:  # only the model's code calls sys.exit inside a command
+            _fail(f"the model called sys.exit({e.code!r})")
+            return 3
+        except BaseException as e:  # KeyboardInterrupt, GeneratorExit... raised by the model
+            _fail(f"the model raised {first_line(e)}")
+            return 3
 
 
 def _fail(message: str) -> None:
-    line = " ".join(message.split())
-    typer.echo(f"convcost: error: {line}", err=True)
+    line = " ".join(clean_text(message).split())
+    stream = SafeStream(sys.stderr)
+    stream.write(f"convcost: error: {line}\n")
+    stream.flush()
+
+
+_NUMBERISH = re.compile(r"[\w.,:;x×+\-=%]+")
+
+
+def _non_ascii_number(arg: str) -> bool:
+    """A number-like argument holding a digit other than 0-9 ('²', '٣', '½'), which Python's
+    int() and float() would read or fail on; a path that exists is never one."""
+    if arg.isascii() or not any(c.isnumeric() and not c.isascii() for c in arg):
+        return False
+    if not _NUMBERISH.fullmatch(arg.partition("=")[2] or arg):
+        return False
+    return not os.path.exists(arg)
+
+
+def first_line(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {text[0]}" if text else type(err).__name__
 
 
 def _version(value: bool) -> None:

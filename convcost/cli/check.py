@@ -37,11 +37,7 @@ class Annotations(StrEnum):
 
 
 def _write(path: Path, text: str, flag: str) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    except OSError as e:
-        raise InputError(f"cannot write {path}: {e.strerror}", Context(flag=flag)) from None
+    console.write_file(path, text, flag)
 
 
 @app.command(epilog=EXAMPLE)
@@ -89,6 +85,7 @@ def check(
     annotations: Annotations = typer.Option(
         Annotations.AUTO, "--annotations",
         help="GitHub workflow commands on stderr (auto: when GITHUB_ACTIONS=true)."),
+    trust: bool = typer.Option(False, "--trust-model-file", help=console.TRUST_HELP),
 ) -> None:
     """Check models against cost budgets: absolute limits and increases over a baseline."""
     from convcost import __version__
@@ -98,6 +95,7 @@ def check(
     from convcost.budget.spec import inline_budget, is_budget_file, load_budget
     from convcost.cli.analyze import parse_kwargs
     from convcost.core.convention import CONVENTION
+    from convcost.frontends.torch_archive import trust_model_files
     from convcost.frontends.torch_source import InputSpec, parse_input_spec
     from convcost.report import budget as report
 
@@ -107,7 +105,7 @@ def check(
             if given:
                 raise InputError(f"applies to a model source, but {target} is a budget file; "
                                  "put the limit in the file", Context(flag=flag))
-        budget = load_budget(target)
+        budget = load_budget(target, baseline_given=baseline is not None)
     else:
         specs: list[InputSpec] = []
         for text in inputs:
@@ -118,11 +116,24 @@ def check(
         budget = inline_budget(target, maxima, increases, inputs=tuple(specs),
                                kwargs=parse_kwargs(kwargs), scope=scope)
 
-    with console.status("Analysing…"):
+    trust_model_files(trust)
+    with console.status("Analysing…"), console.user_code():
         measured = measure(budget)
 
     convention = CONVENTION.to_dict()
     baseline_path = str(baseline) if baseline is not None else budget.baseline
+    from convcost.cli.safety import refuse_overwrite
+
+    sources = {"budget file" if budget.file else "model": target,
+               **{f"model of check {c.name!r}": c.source.rpartition(":")[0] or c.source
+                  for c in budget.checks}}
+    if update_baseline and baseline_path is not None:
+        refuse_overwrite(baseline_path, sources, "--baseline")
+    for flag, path in (("--junit", junit), ("--markdown", markdown)):
+        if path is not None:
+            refuse_overwrite(path, {**sources, "baseline": baseline_path}, flag)
+    if junit is not None and markdown is not None:
+        refuse_overwrite(junit, {"--markdown file": str(markdown)}, "--junit")
     current: Baseline | None
     if update_baseline:
         if baseline_path is None:
