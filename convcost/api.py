@@ -99,7 +99,7 @@ def _names_macs(analysis: Analysis, depth: int | None) -> list[tuple[str, int]]:
 def _yaml(path: str, opts: Options) -> ModelReport:
     from convcost.frontends.yaml_records import analyze_spec
     from convcost.frontends.yaml_spec import load_spec
-    from convcost.reference.model import skip_reason
+    from convcost.reference.model import estimate_bytes, memory_reason, skip_reason
 
     if opts.batch < 1:
         raise InputError(f"must be a positive integer, got {opts.batch}", Context(flag="--batch"))
@@ -112,7 +112,8 @@ def _yaml(path: str, opts: Options) -> ModelReport:
     notes: list[str] = []
     reference = {}
     if opts.reference:
-        reason = skip_reason(analysis.rewritten_as, analysis.totals.params)
+        reason = skip_reason(analysis.rewritten_as, analysis.totals.params) or \
+            memory_reason(estimate_bytes(analysis))
         if reason:
             notes.append(reason)
         else:

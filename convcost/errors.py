@@ -82,6 +82,12 @@ class AnalysisError(ConvcostError):
 
 
 @dataclass
+class ReferenceSkipped(AnalysisError):
+    """A reference count was not made (too large to run); the message says why. The CLI shows
+    it as a note and still prints convcost's own counts."""
+
+
+@dataclass
 class UncountedOpsError(AnalysisError):
     """``--strict``: the model ran ops convcost does not cost (exit 3)."""
 

@@ -19,7 +19,7 @@ except ImportError:  # pragma: no cover - older typer on top of click
 
 from convcost import __version__
 from convcost.cli.safety import SafeStream, clean_text
-from convcost.errors import ConvcostError, Interrupted
+from convcost.errors import AnalysisError, ConvcostError, Interrupted
 
 
 class _Boundary(TyperGroup):
@@ -39,6 +39,11 @@ class _Boundary(TyperGroup):
         # A run allocates many small, long-lived objects (records, costs, rows) and frees
         # little: the default collector spends ~40% of a 100,000-layer analysis rescanning them.
         gc.set_threshold(100_000, 50, 100)
+        for name in ("COLUMNS", "LINES"):  # Rich reads them with int(): '²' passes isdigit()
+            value = os.environ.get(name)
+            if value is not None and not (value.isascii() and value.isdigit()
+                                          and 0 < len(value) < 6):
+                del os.environ[name]
         argv = list(sys.argv[1:] if args is None else args)
         bad = next((a for a in argv if _non_ascii_number(a)), None)
         if bad is not None:
@@ -49,6 +54,17 @@ class _Boundary(TyperGroup):
         if standalone_mode:
             sys.exit(code)
         return code
+
+    def invoke(self, ctx: Any) -> Any:
+        # typer turns a KeyboardInterrupt into exit 130 and a closed pipe into exit 1 before
+        # this boundary sees them; here the model's own KeyboardInterrupt is exit 3 (a real
+        # Ctrl-C is Interrupted, raised by the SIGINT handler, and passes through).
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as e:
+            raise AnalysisError(f"the model raised {first_line(e)}") from e
+        except BrokenPipeError:
+            return 0
 
     def _run(self, args: Sequence[str] | None, prog_name: str, complete_var: str | None,
              extra: dict[str, Any]) -> int:
@@ -68,10 +84,7 @@ class _Boundary(TyperGroup):
         except cx.ClickException as e:
             _fail(e.format_message())
             return 2
-        except typer.Abort as e:
-            if isinstance(e.__cause__, KeyboardInterrupt):  # click turns it into Abort
-                _fail("the model raised KeyboardInterrupt")
-                return 3
+        except typer.Abort:
             _fail("aborted")
             return 130
         except Interrupted:
