@@ -60,22 +60,12 @@ def analyze(
     ``input_shape`` includes the batch dimension for torch models (``(1, 3, 224, 224)``); a YAML
     description carries its own input shape.
     """
-    from convcost.frontends.torch_source import as_input_specs
+    from convcost.api_checks import checked_options
 
-    elem = dtype if isinstance(dtype, DType) else DType.parse(dtype)
-    shapes: list[Sequence[int]] = list(input_shapes or ([input_shape] if input_shape else []))
-    specs = tuple(spec for s in shapes for spec in as_input_specs(s))
-    opts = Options(
-        inputs=specs,
-        dtype=elem,
-        batch=batch,
-        width_mult=width_mult,
-        resolution=resolution,
-        rewrite_as=Variant(rewrite_as),
-        reference=tuple(Tool(t) for t in reference),
-        kwargs=kwargs,
-        depth=depth,
-        strict=strict,
+    opts = checked_options(
+        input_shape=input_shape, input_shapes=input_shapes, dtype=dtype, batch=batch,
+        width_mult=width_mult, resolution=resolution, rewrite_as=rewrite_as,
+        reference=reference, kwargs=kwargs, depth=depth, strict=strict,
     )
     return run(model_or_path, opts)
 

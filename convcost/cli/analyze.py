@@ -47,6 +47,8 @@ def parse_kwargs(text: str | None) -> dict[str, object] | None:
     except json.JSONDecodeError as e:
         raise InputError(f"not JSON: {e.msg} at column {e.colno}",
                          Context(flag="--kwargs")) from None
+    except (ValueError, RecursionError) as e:  # a 5,000-digit integer, a deeply nested list
+        raise InputError(f"not usable JSON: {type(e).__name__}", Context(flag="--kwargs")) from None
     if not isinstance(value, dict):
         raise InputError("must be a JSON object, e.g. '{\"num_classes\": 10}'",
                          Context(flag="--kwargs"))

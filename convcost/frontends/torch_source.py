@@ -219,13 +219,6 @@ def _importable(folder: str) -> Iterator[None]:
                 sys.path.remove(folder)
 
 
-def _refuse_shadowing(name: str, folder: str) -> None:
-    top = name.partition(".")[0]
-    if top in PROTECTED and top in _shadows(folder):
-        raise InputError(f"module {top!r} in {folder} has the name of a package convcost uses; "
-                         "rename it (an installed package is never replaced by a local file)")
-
-
 def _import_file(path: Path) -> ModuleType:
     digest = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:12]
     mod_name = f"_convcost_user_{path.stem}_{digest}"
@@ -251,7 +244,6 @@ def _import_module(name: str) -> ModuleType:
     """``package.module``: from the installed packages, then from the working directory (as
     ``python -m`` would, but after the installed packages, so a local file never shadows one)."""
     cwd = os.getcwd()
-    _refuse_shadowing(name, cwd)
     try:
         with _importable(cwd):
             return importlib.import_module(name)

@@ -124,6 +124,7 @@ MAX_REPEAT = 10_000
 MAX_LAYERS = 100_000
 MAX_SIZE = 10**9
 MAX_DEPTH = 64
+MAX_VARIABLE_CHAIN = 100
 
 _COMMON = ("name", "repeat")
 _CONV_POST = ("norm", "activation")
@@ -729,6 +730,9 @@ class _Compiler:
                 cycle = " -> ".join([*stack[stack.index(name):], name])
                 raise self.err(value.pos, key, f"circular variable definition: {cycle}")
             stack.append(name)
+            if len(stack) > MAX_VARIABLE_CHAIN:
+                raise self.err(value.pos, key, "variables refer to each other more than "
+                               f"{MAX_VARIABLE_CHAIN} deep")
             if not isinstance(value, YScalar) or isinstance(value.value, bool) or \
                     value.value is None:
                 raise self.err(value.pos, key, "a variable is a number or an expression, got "
