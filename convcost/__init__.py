@@ -4,9 +4,11 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from typing import TYPE_CHECKING, Any
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: `import typing` costs start-up time
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from convcost.report.analysis import ModelReport
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from convcost._interrupt import Interrupted
+
 
 @dataclass(frozen=True)
 class Context:
@@ -94,10 +96,6 @@ class UncountedOpsError(AnalysisError):
 
 # ---------------------------------------------------------------- interrupts
 
-
-class Interrupted(BaseException):
-    """The user pressed Ctrl-C (raised by the CLI's SIGINT handler; exit 130). A
-    ``KeyboardInterrupt`` raised by the model's own code is not this: it is exit 3."""
 
 
 def is_user_interrupt(err: BaseException) -> bool:
