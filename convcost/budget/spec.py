@@ -372,14 +372,15 @@ def inline_budget(source: str, maxima: Sequence[str], increases: Sequence[str], 
     def parse(flag: str, texts: Sequence[str], increase: bool) -> tuple[Threshold, ...]:
         out: dict[Metric, Threshold] = {}
         for text in texts:
+            shown = text if len(text) <= 40 else text[:30] + "..."
             try:
                 name, value = parse_pair(text)
                 metric = parse_metric(name)
                 amount = parse_amount(value, metric, increase=increase)
             except UnitError as e:
-                raise InputError(str(e), Context(flag=f"{flag} {text}")) from None
+                raise InputError(str(e), Context(flag=f"{flag} {shown}")) from None
             if metric in out:
-                raise InputError(f"{metric} is given twice", Context(flag=f"{flag} {text}"))
+                raise InputError(f"{metric} is given twice", Context(flag=f"{flag} {shown}"))
             out[metric] = Threshold(metric, amount, Where(flag=f"{flag} {text}"))
         return tuple(out.values())
 

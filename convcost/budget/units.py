@@ -102,15 +102,19 @@ def _fraction(num: str) -> Fraction:
     mantissa, _, exponent = num.replace(",", "").replace("_", "").lower().partition("e")
     exp = int(exponent or "0")
     if abs(exp) > _MAX_EXPONENT:
-        raise UnitError(f"{num!r} is out of range (at most {MAX_COUNT:.0e})")
+        raise UnitError(f"{_clip(num)!r} is out of range (at most 10^18)")
     return Fraction(mantissa) * Fraction(10) ** exp
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= 24 else text[:20] + "..."
 
 
 def _bounded(value: Fraction, text: str, form: Form) -> Fraction:
     limit = MAX_PERCENT if form is Form.PERCENT else MAX_COUNT
     if abs(value) > limit:
         what = f"{MAX_PERCENT:,}%" if form is Form.PERCENT else "10^18"
-        raise UnitError(f"{text!r} is out of range (at most {what})")
+        raise UnitError(f"{_clip(text)!r} is out of range (at most {what})")
     return value
 
 
@@ -138,7 +142,7 @@ def parse_amount(raw: object, metric: Metric, *, increase: bool) -> Amount:
     if not isinstance(raw, str):
         raise UnitError(f"expected a number such as 600M, got {_show(raw)}")
     if len(raw) > MAX_TEXT:
-        raise UnitError(f"{raw[:20]!r}... is {len(raw)} characters; a value is at most "
+        raise UnitError(f"{_clip(raw)!r} is {len(raw)} characters; a value is at most "
                         f"{MAX_TEXT}")
     m = _VALUE.match(raw)
     if m is None:

@@ -45,9 +45,11 @@ class _Boundary(TyperGroup):
                                           and 0 < len(value) < 6):
                 del os.environ[name]
         argv = list(sys.argv[1:] if args is None else args)
-        bad = next((a for a in argv if _non_ascii_number(a)), None)
+        bad = next((i for i, a in enumerate(argv) if _non_ascii_number(a)), None)
         if bad is not None:
-            _fail(f"{bad!r}: numbers are written with the ASCII digits 0-9")
+            flag = argv[bad - 1] if bad and argv[bad - 1].startswith("-") else ""
+            _fail(f"{flag + ': ' if flag else ''}{argv[bad]!r}: numbers are written with the "
+                  "ASCII digits 0-9")
             code = 2
         else:
             code = self._run(argv, prog_name or "convcost", complete_var, extra)

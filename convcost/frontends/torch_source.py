@@ -130,9 +130,11 @@ def parse_input_spec(text: str, *, dtype: str = "float32") -> tuple[InputSpec, .
         sizes, sep, word = part.partition(":")
         kind = parse_dtype(word) if sep else default
         items = [s.strip() for s in sizes.replace("x", ",").replace("X", ",").split(",")]
-        if not all(s.lstrip("+-").isdigit() and s.isascii() and len(s) <= 20 for s in items):
+        if not all(s.lstrip("+-").isdigit() and s.isascii() for s in items):
             raise InputError(f"input shape {part[:40]!r} must be integers (ASCII digits 0-9) "
                              "separated by commas, e.g. 1,3,224,224")
+        if any(len(s) > 12 for s in items):
+            raise InputError(f"input shape {part[:40]!r} has a size beyond 2^31 = {MAX_DIM:,}")
         shape = tuple(int(s) for s in items)
         if any(s < 1 for s in shape):
             raise InputError(f"input shape {part!r} must hold sizes >= 1")

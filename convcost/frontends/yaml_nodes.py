@@ -126,8 +126,9 @@ class _Converter:
         try:
             value = self.loader.construct_object(node, deep=True)
         except (yaml.YAMLError, ValueError, TypeError, OverflowError) as exc:
+            shown = node.value if len(node.value) <= 40 else node.value[:20] + "..."
             raise error(self.file, pos, key, f"bad {tag.removeprefix(_TAG)} value "
-                        f"{node.value!r}: {exc}") from None
+                        f"{shown!r}: {str(exc)[:120]}") from None
         if value is not None and not isinstance(value, str | int | float | bool):
             raise error(self.file, pos, key, f"unsupported value {node.value!r}")
         if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:

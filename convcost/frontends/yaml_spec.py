@@ -795,6 +795,9 @@ def parse_spec(
                                    not isinstance(resolution, int) or resolution < 1):
         raise InputError(f"resolution must be a positive integer, got {resolution!r}",
                          Context(flag="--resolution"))
+    if resolution is not None and resolution > MAX_SIZE:
+        raise InputError(f"resolution {resolution:.3g} is too large (limit {MAX_SIZE})",
+                         Context(flag="--resolution"))
     root = _check_top(read_yaml(text, filename), filename)
     items = root.items
 
