@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from convcost._interrupt import Interrupted
+from convcost._interrupt import Interrupted as Interrupted
 
 
 @dataclass(frozen=True)

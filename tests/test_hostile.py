@@ -113,7 +113,8 @@ def _analyze_flag_cases() -> list[Case]:
 
 def _input_cases() -> list[Case]:
     m = ("analyze", "{d}/models.py:Small", "--no-reference")
-    bad = {"unicode": "1,3,٨,8", "superscript": "1,3,²,8", "size_1e20": "1,3,100000000000000000000,8",
+    bad = {"unicode": "1,3,٨,8", "superscript": "1,3,²,8",
+           "size_1e20": "1,3,100000000000000000000,8",
            "size_2e31": "1,3,4294967296,8", "elements": "1000000,1000000,1000000,1000000",
            "zero": "1,3,0,8", "negative": "1,-3,8,8", "empty": "", "double_comma": "1,,8",
            "word": "one,3,8,8", "dtype_bad": "1,3,8,8:float7", "dims_17": ",".join(["1"] * 17),
