@@ -2,25 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
-import signal
 import sys
 
 from convcost._interrupt import Interrupted
-
-
-def _on_sigint(signum: int, frame: object) -> None:
-    raise Interrupted
-
-
-def _install() -> None:
-    """Ctrl-C is one line and exit 130, never a traceback (from here on)."""
-    with contextlib.suppress(ValueError, OSError):  # not the main thread
-        signal.signal(signal.SIGINT, _on_sigint)
-
-
-if sys.argv and sys.argv[0].rsplit("/", 1)[-1] in ("convcost", "convcost.exe"):
-    _install()  # the console script: as early as possible, before the heavy imports
+from convcost.cli_signal import install as _install
 
 
 def main() -> None:
