@@ -171,6 +171,6 @@ def check(
         annotations is Annotations.AUTO and os.environ.get("GITHUB_ACTIONS") == "true")
     if github:
         for command in report.github_annotations(outcome):
-            typer.echo(command, err=True)
+            console.print_diagnostic(command)
     if code:
         raise typer.Exit(code)

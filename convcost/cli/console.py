@@ -76,6 +76,13 @@ def print_data(text: str) -> None:
     stream.flush()
 
 
+def print_diagnostic(text: str) -> None:
+    """One line on stderr exactly as given, control characters replaced (workflow commands)."""
+    stream = SafeStream(sys.stderr)
+    stream.write(clean_text(text) + "\n")
+    stream.flush()
+
+
 def print_table(renderable: RenderableType) -> None:
     out().print(renderable)
 
