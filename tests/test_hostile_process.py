@@ -139,6 +139,20 @@ def test_a_full_stdout_is_one_line(tmp_path: Path) -> None:
     assert len(lines) == 1 and lines[0].startswith("convcost: error: cannot write"), lines
 
 
+@pytest.mark.parametrize("closed", ["stdout", "stderr"])
+def test_a_closed_stream_is_a_sink(closed: str, tmp_path: Path) -> None:
+    h.write(tmp_path / "tiny.yaml", h.TINY_YAML)
+    h.write(tmp_path / "budgets.yaml", h.budget("tiny.yaml", "max: {macs: 1k}"))
+    redirect = ">&-" if closed == "stdout" else "2>&-"
+    for args, expected in (("analyze tiny.yaml --no-reference", 0), ("check budgets.yaml", 1),
+                           ("analyze tiny.yaml --as bogus", 2)):
+        proc = subprocess.run(f"{CONVCOST} {args} {redirect}", shell=True, cwd=tmp_path,
+                              capture_output=True, text=True, timeout=300,
+                              executable="/bin/bash")
+        assert proc.returncode == expected, (args, proc.stderr)
+        assert "Traceback" not in proc.stderr and "internal error" not in proc.stderr
+
+
 @pytest.mark.parametrize("env", [{"COLUMNS": "²"}, {"COLUMNS": "٣٣"}, {"COLUMNS": "-5"},
                                  {"COLUMNS": "99999999999999999999"}, {"LINES": "²"},
                                  {"PYTHONIOENCODING": "ascii"}, {"PYTHONIOENCODING": "latin-1"},

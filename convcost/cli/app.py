@@ -39,6 +39,7 @@ class _Boundary(TyperGroup):
         # A run allocates many small, long-lived objects (records, costs, rows) and frees
         # little: the default collector spends ~40% of a 100,000-layer analysis rescanning them.
         gc.set_threshold(100_000, 50, 100)
+        _ensure_streams()
         for name in ("COLUMNS", "LINES"):  # Rich reads them with int(): '²' passes isdigit()
             value = os.environ.get(name)
             if value is not None and not (value.isascii() and value.isdigit()
@@ -106,6 +107,14 @@ class _Boundary(TyperGroup):
         except BaseException as e:  # KeyboardInterrupt, GeneratorExit... raised by the model
             _fail(f"the model raised {first_line(e)}")
             return 3
+
+
+def _ensure_streams() -> None:
+    """A closed stdout or stderr (``convcost ... >&-``) is a sink, not a crash: Python gives
+    None for a file descriptor that was closed at start-up."""
+    for name in ("stdout", "stderr"):
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(os.devnull, "w", encoding="utf-8"))  # noqa: SIM115
 
 
 def _fail(message: str) -> None:
