@@ -18,6 +18,7 @@ except ImportError:  # pragma: no cover - older typer on top of click
     from click import exceptions as cx  # type: ignore[no-redef,import-not-found,unused-ignore]
 
 from convcost import __version__
+from convcost.cli import safety
 from convcost.cli.safety import SafeStream, clean_text
 from convcost.errors import AnalysisError, ConvcostError, Interrupted
 
@@ -40,6 +41,7 @@ class _Boundary(TyperGroup):
         # little: the default collector spends ~40% of a 100,000-layer analysis rescanning them.
         gc.set_threshold(100_000, 50, 100)
         _ensure_streams()
+        safety.reset()
         for name in ("COLUMNS", "LINES"):  # Rich reads them with int(): '²' passes isdigit()
             value = os.environ.get(name)
             if value is not None and not (value.isascii() and value.isdigit()
@@ -173,4 +175,5 @@ def _root(
 from convcost.cli import analyze as _analyze  # noqa: E402,F401
 from convcost.cli import check as _check  # noqa: E402,F401
 from convcost.cli import compare as _compare  # noqa: E402,F401  (registers the command)
+from convcost.cli import diff as _diff  # noqa: E402,F401
 from convcost.cli import sweep as _sweep  # noqa: E402,F401

@@ -28,12 +28,20 @@ from typing import Any, TextIO
 from convcost.errors import Context, InputError
 
 _closed: set[int] = set()
+_protected: dict[str, str] = {}
+"""Real paths of the run's input files (registered by refuse_overwrite) -> what they are:
+write_file never writes over one."""
 
 _CONTROL = re.compile(
     "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ufffe\uffff\ud800-\udfff]"
     "|\r(?!\n)"
 )
 REPLACEMENT = "?"
+
+
+def reset() -> None:
+    """A new command: no input registered yet."""
+    _protected.clear()
 
 
 def clean_text(text: str) -> str:
@@ -132,7 +140,10 @@ def same_file(a: str | Path, b: str | Path) -> bool:
 def refuse_overwrite(path: str | Path, inputs: Mapping[str, str | None], flag: str) -> None:
     """An output path that names one of the run's input files is refused (exit 2)."""
     for what, given in inputs.items():
-        if given and same_file(path, given):
+        if not given:
+            continue
+        _protected.setdefault(os.path.realpath(given), what)
+        if same_file(path, given):
             raise InputError(f"{path} is the {what}; writing there would overwrite it",
                              Context(flag=flag))
 
@@ -140,6 +151,10 @@ def refuse_overwrite(path: str | Path, inputs: Mapping[str, str | None], flag: s
 def write_file(path: Path, text: str, flag: str) -> None:
     """Write ``text`` (control characters replaced) to ``path`` atomically."""
     data = clean_text(text).encode("utf-8")
+    what = _protected.get(os.path.realpath(path))
+    if what is not None:
+        raise InputError(f"{path} is the {what}; writing there would overwrite it",
+                         Context(flag=flag))
     tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
