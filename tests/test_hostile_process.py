@@ -162,7 +162,6 @@ def test_the_environment_cannot_break_a_command(env: dict[str, str], tmp_path: P
     h.write(tmp_path / "tiny.yaml", h.TINY_YAML)
     h.write(tmp_path / "budgets.yaml", h.budget("tiny.yaml", "max: {macs: 1G}"))
     for args in (("analyze", "tiny.yaml", "--no-reference"), ("check", "budgets.yaml"),
-                 ("compare", "-k", "3", "--in", "8", "--out", "16", "--no-reference"),
                  ("analyze", "tiny.yaml", "--as", "bogus")):
         result = convcost(*args, cwd=tmp_path, env=env)
         expected = 2 if "bogus" in args else 0
