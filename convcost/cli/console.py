@@ -88,7 +88,7 @@ def print_table(renderable: RenderableType) -> None:
 
 
 def note(message: str) -> None:
-    err().print(message, style="yellow", markup=False, highlight=False)
+    err().print(message, style="yellow", markup=False, highlight=False, soft_wrap=True)
 
 
 @contextmanager
