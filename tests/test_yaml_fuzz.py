@@ -19,13 +19,15 @@ CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 DOCS = {p.name: yaml.safe_load(p.read_text()) for p in sorted(CONFIGS.glob("*.yaml"))}
 # the small ones, so that each example stays fast
 SMALL = {k: v for k, v in DOCS.items() if k in ("mobilenet_v1.yaml", "mobilenet_v2.yaml",
-                                               "vgg16.yaml", "xception.yaml")}
+                                               "mobilenet_v3_small.yaml", "vgg16.yaml",
+                                               "xception.yaml")}
 
 VOCAB = sorted({*TOP_KEYS, *KINDS, *(k for keys in KINDS.values() for k in keys)})
 WORDS = ["same", "valid", "auto", "relu", "batch", "none", "concat", "add", "max", "avg",
-         "2*c", "c // 2", "in", "in*6", "(1+", "1/0", "c", "-3", "1e9", "1e99999999", "٣", "²",
-         "1:00:00", "0x1F", "0b101", "1_000", "c / 1e-300", "99999 * 99999 * 99999",
-         "\x1b[2J", "8\x00", "(" * 60 + "1" + ")" * 60, "9" * 40]
+         "2*c", "c // 2", "in", "in*6", "(1+", "1/0", "c", "-3", "1e9", "mul", "up",
+         "hardsigmoid", "swish", "hswish", "sigmoid", "0.25", "bilinear", "nearest", "1.5",
+         "1e99999999", "٣", "²", "1:00:00", "0x1F", "0b101", "1_000", "c / 1e-300",
+         "99999 * 99999 * 99999", "\x1b[2J", "8\x00", "(" * 60 + "1" + ")" * 60, "9" * 40]
 
 scalars = st.one_of(
     st.none(), st.booleans(),
