@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rich import box
-from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
-from rich.measure import Measurement
+from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
@@ -28,6 +27,7 @@ from convcost.budget.units import Metric
 from convcost.core.convention import CONVENTION
 from convcost.errors import Context
 from convcost.report import numbers as n
+from convcost.report.fit import Fitted
 from convcost.report.formats import SCHEMA_VERSION, to_json, to_markdown
 
 MARK = {CheckStatus.PASS: "✓", CheckStatus.WARN: "▲", CheckStatus.FAIL: "✗"}
@@ -153,32 +153,13 @@ def check_table(outcome: Outcome, drop: tuple[str, ...] = ()) -> Table:
     return table
 
 
-class _FittedCheckTable:
-    """The check table, dropping its least needed columns when the console is too narrow."""
-
-    DROP_ORDER = ("Δ", "baseline", "Δ%", "headroom")
-
-    def __init__(self, outcome: Outcome) -> None:
-        self.outcome = outcome
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        dropped: list[str] = []
-        table = check_table(self.outcome)
-        for column in self.DROP_ORDER:
-            unbounded = options.update(max_width=10_000)
-            if Measurement.get(console, unbounded, table).minimum <= options.max_width:
-                break
-            dropped.append(column)
-            table = check_table(self.outcome, tuple(dropped))
-        yield table
-        if dropped:
-            yield Text(f"(too narrow for: {', '.join(dropped)}; widen the terminal, set COLUMNS "
-                       "or use --format json)", style="dim")
+CHECK_DROP_ORDER = ("Δ", "baseline", "Δ%", "headroom")
+"""The check table's least needed columns, dropped in this order when the console is narrow."""
 
 
 def to_table(outcome: Outcome) -> RenderableType:
     """The table of every check and metric (fitted to the console)."""
-    return _FittedCheckTable(outcome)
+    return Fitted(lambda dropped: check_table(outcome, dropped), CHECK_DROP_ORDER)
 
 
 def message_lines(outcome: Outcome, exit_code: int) -> list[Text]:

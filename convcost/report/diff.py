@@ -9,13 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
-from rich.measure import Measurement
+from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
 from convcost.budget.layer_diff import SHOWN, Change, Diff, DiffRow
 from convcost.core.convention import CONVENTION
+from convcost.report.fit import Fitted
 from convcost.report.formats import SCHEMA_VERSION, to_json, to_markdown
 
 LABEL = {"macs": "MACs", "params": "params", "bytes": "bytes"}
@@ -106,25 +106,6 @@ def _cells(r: DiffRow) -> list[str]:
     return out
 
 
-class _FittedDiffTable:
-    def __init__(self, report: DiffReport) -> None:
-        self.report = report
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        dropped: list[str] = []
-        table = layer_table(self.report)
-        for column in DROP_ORDER:
-            unbounded = options.update(max_width=10_000)
-            if Measurement.get(console, unbounded, table).minimum <= options.max_width:
-                break
-            dropped.append(column)
-            table = layer_table(self.report, tuple(dropped))
-        yield table
-        if dropped:
-            yield Text(f"(too narrow for: {', '.join(dropped)}; widen the terminal, set COLUMNS "
-                       "or use --format json)", style="dim")
-
-
 def verdict(report: DiffReport) -> str:
     d = report.diff
     parts = [f"{LABEL[m]} {signed(d.delta(m))} ({pct(d.pct(m))})" for m in SHOWN
@@ -137,7 +118,7 @@ def verdict(report: DiffReport) -> str:
 def to_table(report: DiffReport) -> RenderableType:
     parts: list[RenderableType] = [Text(verdict(report), style="bold"), totals_table(report)]
     if report.diff.rows:
-        parts.append(_FittedDiffTable(report))
+        parts.append(Fitted(lambda dropped: layer_table(report, dropped), DROP_ORDER))
     parts += [Text(note, style="yellow") for note in report.notes]
     parts.append(Text(CONVENTION.short(), style="dim"))
     return Group(*parts)
