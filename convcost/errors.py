@@ -123,3 +123,12 @@ def reraise_user_interrupt(err: BaseException) -> None:
     """Let a real Ctrl-C through; everything else raised by user code is the caller's to wrap."""
     if is_user_interrupt(err):
         raise err
+
+
+def first_line(err: BaseException, *, with_type: bool = True) -> str:
+    """``Type: first line of the message`` of an exception (raised by user code, torch or a
+    reference counter); ``with_type=False``: the first line alone, or the type when empty."""
+    text = str(err).strip().splitlines()
+    if not text:
+        return type(err).__name__
+    return f"{type(err).__name__}: {text[0]}" if with_type else text[0]

@@ -20,7 +20,7 @@ except ImportError:  # pragma: no cover - older typer on top of click
 from convcost import __version__
 from convcost.cli import safety
 from convcost.cli.safety import SafeStream, clean_text
-from convcost.errors import AnalysisError, ConvcostError, Interrupted
+from convcost.errors import AnalysisError, ConvcostError, Interrupted, first_line
 
 
 class _Boundary(TyperGroup):
@@ -138,10 +138,6 @@ def _non_ascii_number(arg: str) -> bool:
         return False
     return not os.path.exists(arg)
 
-
-def first_line(err: BaseException) -> str:
-    text = str(err).strip().splitlines()
-    return f"{type(err).__name__}: {text[0]}" if text else type(err).__name__
 
 
 def _version(value: bool) -> None:

@@ -163,9 +163,8 @@ def _references(
 ) -> dict[str, Any]:
     import torch
 
-    from convcost.errors import AnalysisError, ConvcostError
+    from convcost.errors import AnalysisError, ConvcostError, first_line
     from convcost.frontends.torch import eval_mode, model_device
-    from convcost.frontends.torch_source import first_line
     from convcost.reference.model import agreement_for, count_module
     from convcost.report.analysis import lines_of
 

@@ -19,16 +19,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from convcost.errors import AnalysisError, Context, InputError
+from convcost.errors import AnalysisError, Context, InputError, first_line
 
 if TYPE_CHECKING:
     import torch
 
-
-def first_line(err: BaseException) -> str:
-    """``Type: first line of the message`` of an exception raised by user code."""
-    text = str(err).strip().splitlines()
-    return f"{type(err).__name__}: {text[0]}" if text else type(err).__name__
 
 
 _trust = contextvars.ContextVar("convcost_trust_model_files", default=False)

@@ -37,6 +37,7 @@ from convcost.errors import (
     Context,
     ConvcostError,
     InputError,
+    first_line,
     reraise_user_interrupt,
 )
 from convcost.frontends.torch_archive import load_export, load_torchscript
@@ -47,11 +48,6 @@ if TYPE_CHECKING:
 TORCHSCRIPT_SUFFIXES = frozenset({".pt", ".ts", ".pth", ".jit"})
 EXPORT_SUFFIXES = frozenset({".pt2"})
 
-
-def first_line(err: BaseException) -> str:
-    """``Type: first line of the message`` of an exception raised by user code."""
-    text = str(err).strip().splitlines()
-    return f"{type(err).__name__}: {text[0]}" if text else type(err).__name__
 
 
 # ---------------------------------------------------------------- input shapes

@@ -11,7 +11,7 @@ import warnings
 from collections.abc import Sequence
 from typing import Any
 
-from convcost.errors import AnalysisError
+from convcost.errors import AnalysisError, first_line
 from convcost.reference.counts import ReferenceCount, Tool
 
 
@@ -34,8 +34,8 @@ def fvcore_count(module: Any, inputs: Sequence[Any]) -> ReferenceCount:
             }
             unsupported = {op: int(n) for op, n in analysis.unsupported_ops().items()}
         except Exception as err:  # fvcore or the trace failed: a reference failure, exit 3
-            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-            raise AnalysisError(f"fvcore could not count the model: {first}") from err
+            raise AnalysisError("fvcore could not count the model: "
+                                f"{first_line(err, with_type=False)}") from err
     root = by_module.get("", {})
     return ReferenceCount(
         tool=Tool.FVCORE,

@@ -37,7 +37,7 @@ from convcost.core.dtypes import DType
 from convcost.core.ops import Conv, Op, Shape
 from convcost.core.registry import cost_of
 from convcost.core.rewrite import Comparison
-from convcost.errors import AnalysisError, InputError
+from convcost.errors import AnalysisError, InputError, first_line
 from convcost.reference.timing_stats import (
     Timing,
     interleaved_order,
@@ -360,7 +360,7 @@ def measure_analysis(analysis: Analysis, s: Settings,
                                    s)
             std, sep = got["standard"], got["separable"]
         except (InputError, RuntimeError) as e:
-            skipped.append(f"{job.name}: {str(e).splitlines()[0] if str(e) else type(e).__name__}")
+            skipped.append(f"{job.name}: {first_line(e, with_type=False)}")
         else:
             out.append(LayerTiming(job.name, job.replaces, job.written, std, sep,
                                    job.standard_macs, job.separable_macs,

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from convcost.core.cost import FLOPS_PER_MAC
-from convcost.errors import AnalysisError
+from convcost.errors import AnalysisError, first_line
 from convcost.reference.counts import ReferenceCount, Tool
 
 
@@ -19,8 +19,8 @@ def torch_count(module: Any, inputs: Sequence[Any]) -> ReferenceCount:
         with torch.no_grad(), counter:
             module(*inputs)
     except Exception as err:
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise AnalysisError(f"torch.utils.flop_counter could not count the model: {first}") from err
+        raise AnalysisError("torch.utils.flop_counter could not count the model: "
+                            f"{first_line(err, with_type=False)}") from err
     by_module: dict[str, dict[str, int]] = {}
     for name, ops in counter.get_flop_counts().items():
         key = "" if name == "Global" else name

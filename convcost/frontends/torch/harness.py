@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from convcost.core.ops import FreeParameter, Shape
 from convcost.core.records import LayerRecord, Uncounted
-from convcost.errors import AnalysisError, ConvcostError, InputError
+from convcost.errors import AnalysisError, ConvcostError, InputError, first_line
 from convcost.frontends.torch.dispatch import counting_mode
 from convcost.frontends.torch.execution import (
     Execution,
@@ -199,7 +199,7 @@ def walk(
         try:
             args = make_inputs(specs, mode, device, seed)
         except Exception as err:
-            raise AnalysisError(f"cannot make inputs {list(shapes)}: {_first(err)}") from err
+            raise AnalysisError(f"cannot make inputs {list(shapes)}: {first_line(err)}") from err
         stack.enter_context(eval_mode(model))
         stack.enter_context(torch.set_grad_enabled(grad))
         stack.enter_context(_module_hooks(state))
@@ -252,7 +252,7 @@ def _forward_failed(
     shown = ", ".join(str(list(s)) for s in shapes)
     where = state.where
     inside = f" in module {where!r}" if where else ""
-    message = f"the model's forward failed{inside} on input {shown}: {_first(err)}"
+    message = f"the model's forward failed{inside} on input {shown}: {first_line(err)}"
     ops = tuple(state.data_dependent)
     if ops and mode is not Execution.REAL:
         return DataDependentError(
@@ -269,9 +269,3 @@ class DataDependentError(AnalysisError):
 
     ops: tuple[str, ...] = ()
     """The data-dependent ops met before the forward failed."""
-
-
-def _first(err: BaseException) -> str:
-    from convcost.frontends.torch_source import first_line
-
-    return first_line(err)
