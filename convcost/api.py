@@ -9,17 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from convcost.core.analysis import Analysis, Variant
 from convcost.core.cost import FLOPS_PER_MAC
 from convcost.core.dtypes import DType
 from convcost.errors import Context, InputError, UncountedOpsError
+from convcost.frontends.source_kind import is_yaml
 from convcost.reference.counts import Tool
 from convcost.report.analysis import ModelReport, lines_of
-
-YAML_SUFFIXES = (".yaml", ".yml")
 
 
 @dataclass(frozen=True)
@@ -37,8 +35,6 @@ class Options:
     strict: bool = False
 
 
-def is_yaml(source: object) -> bool:
-    return isinstance(source, str | Path) and str(source).lower().endswith(YAML_SUFFIXES)
 
 
 def analyze(

@@ -18,12 +18,16 @@ from typing import Any
 from convcost._compat import StrEnum
 from convcost.budget.units import Amount, Metric, UnitError, parse_amount, parse_metric, parse_pair
 from convcost.errors import Context, InputError
+from convcost.frontends.source_kind import (
+    YAML_SUFFIXES,
+    is_yaml,
+    looks_like_path,
+    split_target,
+)
 from convcost.frontends.torch_source import InputSpec, as_input_specs
 from convcost.frontends.yaml_nodes import Pos, YMap, YNode, YScalar, YSeq, describe, read_yaml
 
 VERSION = 1
-YAML_SUFFIXES = (".yaml", ".yml")
-TORCH_FILE_SUFFIXES = (".pt", ".ts", ".pth", ".jit", ".pt2")
 
 TOP_KEYS = ("version", "baseline", "checks")
 CHECK_KEYS = ("name", "model", "input", "kwargs", "scope", "max", "max_increase", "level")
@@ -59,7 +63,7 @@ class Check:
 
     @property
     def is_yaml(self) -> bool:
-        return self.source.lower().endswith(YAML_SUFFIXES)
+        return is_yaml(self.source)
 
     @property
     def model_key(self) -> str:
@@ -209,23 +213,23 @@ class _Reader:
         model_node = items["model"]
         model = self.string(model_node, f"{key}.model")
         source = self.resolve(model)
-        is_yaml = source.lower().endswith(YAML_SUFFIXES)
-        if _looks_like_path(model) and not Path(_file_part(source)).exists():
+        yaml_source = is_yaml(source)
+        if looks_like_path(model) and not Path(_file_part(source)).exists():
             raise self.error(model_node.pos, f"{key}.model",
                              f"no such file {_file_part(source)!r} (model paths are relative "
                              f"to the budget file's directory)")
         inputs: tuple[InputSpec, ...] = ()
         if "input" in items:
-            if is_yaml:
+            if yaml_source:
                 raise self.error(m.key_pos["input"], f"{key}.input", "a YAML description "
                                  "carries its own input shape; remove 'input'")
             inputs = self.inputs(items["input"], f"{key}.input")
-        elif not is_yaml:
+        elif not yaml_source:
             raise self.error(model_node.pos, f"{key}.input", "a torch source needs an input "
                              "shape: add 'input: [1, 3, 224, 224]'")
         kwargs = None
         if "kwargs" in items:
-            if is_yaml:
+            if yaml_source:
                 raise self.error(m.key_pos["kwargs"], f"{key}.kwargs",
                                  "kwargs apply to torch factories, not YAML descriptions")
             kw = plain(items["kwargs"])
@@ -260,12 +264,12 @@ class _Reader:
 
     def resolve(self, model: str) -> str:
         """Paths are relative to the budget file's directory; module specs stay as written."""
-        if not _looks_like_path(model):
+        if not looks_like_path(model):
             return model
-        target, sep, name = _split(model)
+        target, name = split_target(model)
         path = Path(target)
         resolved = os.path.normpath(path if path.is_absolute() else self.base / path)
-        return resolved + (f"{sep}{name}" if sep else "")
+        return resolved + (f":{name}" if name is not None else "")
 
     def inputs(self, node: YNode, key: str) -> tuple[InputSpec, ...]:
         value = plain(node)
@@ -319,21 +323,8 @@ def plain(node: YNode) -> Any:
     return {k: plain(v) for k, v in node.items.items()}
 
 
-def _split(model: str) -> tuple[str, str, str]:
-    """``dir/file.py:Net`` -> ('dir/file.py', ':', 'Net'); a drive colon is not a separator."""
-    head, sep, tail = model.rpartition(":")
-    if not sep or len(head) <= 1 or "/" in tail or "\\" in tail:
-        return model, "", ""
-    return head, sep, tail
-
-
 def _file_part(source: str) -> str:
-    return _split(source)[0]
-
-
-def _looks_like_path(model: str) -> bool:
-    target = _split(model)[0].lower()
-    return target.endswith((*YAML_SUFFIXES, *TORCH_FILE_SUFFIXES, ".py")) or "/" in target
+    return split_target(source)[0]
 
 
 def _inside(path: str, folder: Path) -> bool:
@@ -369,13 +360,13 @@ def inline_budget(source: str, maxima: Sequence[str], increases: Sequence[str], 
             out[metric] = Threshold(metric, amount, Context(flag=f"{flag} {text}"))
         return tuple(out.values())
 
-    is_yaml = source.lower().endswith(YAML_SUFFIXES)
-    if is_yaml and inputs:
+    yaml_source = is_yaml(source)
+    if yaml_source and inputs:
         raise InputError("a YAML description carries its own input shape", Context(flag="--input"))
-    if not is_yaml and not inputs:
+    if not yaml_source and not inputs:
         raise InputError("a torch source needs --input, e.g. --input 1,3,224,224",
                          Context(flag="--input"))
-    if is_yaml and not Path(source).is_file():
+    if yaml_source and not Path(source).is_file():
         raise InputError("no such file", Context(file=source))
     checks = Check(
         name=source + (f" [{scope}]" if scope else ""), model=source, source=source,

@@ -21,6 +21,7 @@ from convcost.budget.layer_diff import LayerCost
 from convcost.cli import console
 from convcost.cli.app import app
 from convcost.errors import Context, InputError
+from convcost.frontends.source_kind import split_target
 from convcost.report.formats import Format
 
 EXAMPLE = """[b]Examples[/b]
@@ -71,10 +72,8 @@ def _git(args: list[str], cwd: str, flag: str) -> bytes:
 
 def split_source(source: str) -> tuple[str, str]:
     """``models/net.py:Net`` -> (``models/net.py``, ``:Net``); a path alone -> (path, '')."""
-    path, sep, name = source.rpartition(":")
-    if not sep or not path or (len(path) == 1 and name[:1] in ("\\", "/")):
-        return source, ""
-    return path, sep + name
+    path, name = split_target(source)
+    return path, "" if name is None else f":{name}"
 
 
 def _is_file_source(source: str) -> bool:

@@ -40,13 +40,17 @@ from convcost.errors import (
     first_line,
     reraise_user_interrupt,
 )
+from convcost.frontends.source_kind import (
+    EXPORT_SUFFIXES,
+    TORCH_FILE_SUFFIXES,
+    TORCHSCRIPT_SUFFIXES,
+    split_target,
+)
 from convcost.frontends.torch_archive import load_export, load_torchscript
 
 if TYPE_CHECKING:
     import torch
 
-TORCHSCRIPT_SUFFIXES = frozenset({".pt", ".ts", ".pth", ".jit"})
-EXPORT_SUFFIXES = frozenset({".pt2"})
 
 
 
@@ -156,14 +160,6 @@ def as_input_specs(
 
 
 # ---------------------------------------------------------------- sources
-
-
-def _split_source(source: str) -> tuple[str, str | None]:
-    """``target:name`` -> (target, name); a Windows drive colon is not a separator."""
-    target, sep, name = source.rpartition(":")
-    if not sep or not target or (len(target) == 1 and name[:1] in ("\\", "/")):
-        return source, None
-    return target, name
 
 
 PROTECTED = ("torch", "torchvision", "fvcore", "iopath", "yaml", "typer", "click", "rich",
@@ -302,11 +298,11 @@ def _load_model(source: str, kwargs: dict[str, Any], device: str) -> torch.nn.Mo
     source = source.strip()
     if not source:
         raise InputError("no model source given; write package.module:factory or file.py:Name")
-    target, name = _split_source(source)
+    target, name = split_target(source)
     path = Path(target)
     if name is None:
         suffix = path.suffix.lower()
-        if suffix in TORCHSCRIPT_SUFFIXES | EXPORT_SUFFIXES or path.exists():
+        if suffix in TORCH_FILE_SUFFIXES or path.exists():
             if path.is_dir():
                 raise InputError("is a directory; give a YAML description, a TorchScript or "
                                  ".pt2 file, or package.module:factory", Context(file=target))

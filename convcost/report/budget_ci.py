@@ -75,10 +75,9 @@ def model_file(source: str) -> str | None:
     import os
     from pathlib import Path
 
-    path, sep, _ = source.rpartition(":")
-    if not sep or len(path) == 1:  # no colon, or a Windows drive
-        path = source
-    candidate = Path(path)
+    from convcost.frontends.source_kind import split_target
+
+    candidate = Path(split_target(source)[0])
     if not candidate.is_file():
         return None
     try:
