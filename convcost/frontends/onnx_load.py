@@ -230,7 +230,34 @@ def _constants(model: Any) -> dict[str, Any]:
                     out[node.output[0]] = a.f if a.name == "value_float" else a.i
                 elif a.name in ("value_floats", "value_ints"):
                     out[node.output[0]] = list(a.floats if a.name == "value_floats" else a.ints)
+        elif node.output and all(i in out for i in node.input if i):
+            _fold(node, out)
     return out
+
+
+def _fold(node: Any, values: dict[str, Any]) -> None:
+    """Small constants an unoptimised export computes (axes through Reshape, Cast, ...)."""
+    import numpy as np
+    from onnx import helper
+
+    try:
+        args = [np.asarray(values[i]) for i in node.input if i]
+        a = {x.name: helper.get_attribute_value(x) for x in node.attribute}
+        op = node.op_type
+        if op in ("Identity", "Cast", "CastLike"):
+            result = args[0]
+        elif op == "Reshape":
+            result = args[0].reshape([int(d) for d in args[1]])
+        elif op in ("Squeeze", "Unsqueeze", "Flatten"):
+            result = args[0].reshape(-1) if args[0].size == 1 or op != "Unsqueeze" else args[0]
+        elif op == "Concat":
+            result = np.concatenate([x.reshape(-1) for x in args], axis=int(a.get("axis", 0)))
+        else:
+            return
+    except (ValueError, IndexError, TypeError):
+        return
+    if result.size <= 64:
+        values[node.output[0]] = result
 
 
 def load_graph(path: str, inputs: Sequence[Any] = ()) -> Graph:

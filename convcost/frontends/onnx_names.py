@@ -84,8 +84,9 @@ def assign_paths(
 ) -> list[tuple[str, ...]]:
     """One path per record from (module, parameter owner, label, node name).
 
-    A record whose parameter's owner lies inside its module (or that has no module) is named
-    by the owner; the rest by their module: the module's path alone for the single record of a
+    A record with a parameter of its own is named by the parameter's owner (an exporter may
+    fold a batch-norm into the conv before it and name the node after the batch-norm); the rest
+    by their module: the module's path alone for the single record of a
     leaf module, else the module's path and the label, numbered ``label_2``... A record with
     neither is named by its node. Paths met again get ``#2``...
     """
@@ -98,8 +99,7 @@ def assign_paths(
     paths: list[tuple[str, ...] | None] = [None] * len(items)
     loose: dict[str, list[int]] = {}
     for i, (module, owner, _label, node_name) in enumerate(items):
-        if owner is not None and (module is None or module == "" or owner == module
-                                  or owner.startswith(module + ".")):
+        if owner is not None:
             paths[i] = _parts(owner)
         elif module is not None:
             loose.setdefault(module, []).append(i)

@@ -214,8 +214,12 @@ class _Walker:
 
     def finish(self) -> OnnxWalk:
         items = []
+        seen: set[str] = set()
         for p in self.pending:
-            owner = owner_of(p.weight) if p.weight else None
+            # a shared weight names only its first user (as in the torch front-end)
+            owner = owner_of(p.weight) if p.weight and p.weight not in seen else None
+            if p.weight:
+                seen.add(p.weight)
             items.append((module_of(p.node), owner, p.label,
                           p.node.name or f"{p.node.op_type.lower()}_{len(items)}"))
         paths = assign_paths(items)
@@ -335,6 +339,8 @@ def _conv(w: _Walker, node: Any) -> None:
     else:
         cin, cout, out_pad = xs[1], ws[0], ()
         padding = _pads(a, xs[2:], kernel, stride, dilation)
+    if bias is not None and not w.param(bias):
+        bias = None  # computed (torch.export writes zeros for a conv without bias)
     op = Conv(cin, cout, kernel, stride, padding, dilation, groups, bias is not None,
               transposed, out_pad)
     w.emit(node, op, [xs], "conv", weight if w.param(weight) else None, (bias,))
