@@ -234,8 +234,11 @@ class _Walker:
             counted.update(p.extra)
             records.append(LayerRecord(path, p.op, p.inputs, tied=tied, bias_tied=bias_tied))
             node_paths.setdefault(p.node.name, ".".join(path))
+        stored = {id(t) for t in self.g.initializers.values()}
         for name, t in self.tensors.items():
-            if name in counted or t.data_type not in _FLOAT_TYPES:
+            # initializers only: a Constant node is a value of the graph (a zero state, a
+            # scale), not a parameter, unless a layer uses it as its weights
+            if name in counted or t.data_type not in _FLOAT_TYPES or id(t) not in stored:
                 continue
             size = math.prod(int(d) for d in t.dims)
             users = self.consumers.get(name, [])
