@@ -98,6 +98,7 @@ def check(
     from convcost.budget.spec import inline_budget, is_budget_file, load_budget
     from convcost.cli.analyze import parse_kwargs
     from convcost.core.convention import CONVENTION
+    from convcost.frontends.onnx_load import is_onnx, parse_onnx_input
     from convcost.frontends.torch_source import InputSpec, parse_input_spec
     from convcost.report import budget as report
 
@@ -112,7 +113,7 @@ def check(
         specs: list[InputSpec] = []
         for text in inputs:
             try:
-                specs += parse_input_spec(text)
+                specs += parse_onnx_input(text) if is_onnx(target) else parse_input_spec(text)
             except InputError as e:
                 raise e.within(flag="--input") from None
         budget = inline_budget(target, maxima, increases, inputs=tuple(specs),
