@@ -69,7 +69,7 @@ def analyze(
     if isinstance(input_shapes, Mapping):  # ONNX inputs by name
         from convcost.frontends.onnx_load import NamedInput
 
-        specs = tuple(NamedInput(tuple(s), str(k)) for k, s in input_shapes.items())
+        specs = tuple(NamedInput(tuple(s), name=str(k)) for k, s in input_shapes.items())
     else:
         shapes: list[Sequence[int]] = list(input_shapes or ([input_shape] if input_shape else []))
         specs = tuple(spec for s in shapes for spec in as_input_specs(s))

@@ -19,7 +19,6 @@ from typer.testing import CliRunner  # noqa: E402
 from convcost.cli.app import app  # noqa: E402
 from convcost.core.analysis import Analysis  # noqa: E402
 from convcost.core.ops import (  # noqa: E402
-    Activation,
     ActivationFn,
     AdaptivePool,
     Add,
@@ -35,7 +34,7 @@ from convcost.core.ops import (  # noqa: E402
     Pool,
     Reduce,
 )
-from convcost.errors import AnalysisError, InputError  # noqa: E402
+from convcost.errors import InputError  # noqa: E402
 from convcost.frontends.onnx_api import analyze_onnx_file  # noqa: E402
 from convcost.frontends.onnx_load import NamedInput, parse_onnx_input  # noqa: E402
 from convcost.frontends.onnx_names import assign_paths  # noqa: E402
@@ -266,16 +265,16 @@ def test_names_from_torch_scopes() -> None:
 def test_dynamic_inputs_are_fixed_by_name_or_position(tmp_path: Path) -> None:
     nodes = [helper.make_node("Conv", ["x", "w"], ["y"], name="c")]
     path = save(tmp_path, nodes, {"x": ["N", 3, "H", "W"]}, "y", [weight("w", 4, 3, 1, 1)])
-    by_name = run(path, [NamedInput((2, 3, 8, 8), "x")])
+    by_name = run(path, [NamedInput((2, 3, 8, 8), name="x")])
     by_position = run(path, parse_onnx_input("2,3,8,8"))
     assert by_name.totals.macs == by_position.totals.macs == 2 * 4 * 3 * 64
     assert by_name.input_shapes == ((2, 3, 8, 8),)
     with pytest.raises(InputError, match="'x' has unknown size"):
         run(path)
     with pytest.raises(InputError, match="no input named 'y'"):
-        run(path, [NamedInput((1, 3, 8, 8), "y")])
+        run(path, [NamedInput((1, 3, 8, 8), name="y")])
     with pytest.raises(InputError, match="is \\[N, 3, H, W\\] in the file"):
-        run(path, [NamedInput((1, 4, 8, 8), "x")])
+        run(path, [NamedInput((1, 4, 8, 8), name="x")])
 
 
 # ---------------------------------------------------------------- bad input, CLI

@@ -93,7 +93,7 @@ def onnx_tool_count(graph: Graph, walk: OnnxWalk) -> ReferenceCount | None:
     """onnx-tool's profile of the same file, by operator and by our row names; None when
     onnx-tool is not installed."""
     try:
-        import onnx_tool
+        import onnx_tool  # type: ignore[import-untyped]
     except ImportError:
         return None
     import contextlib

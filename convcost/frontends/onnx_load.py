@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from convcost.errors import AnalysisError, Context, InputError
+from convcost.frontends.torch_source import InputSpec
 
 if TYPE_CHECKING:
     import onnx
@@ -36,12 +37,10 @@ def is_onnx(source: object) -> bool:
 
 
 @dataclass(frozen=True)
-class NamedInput:
+class NamedInput(InputSpec):
     """An input shape for an ONNX model: by graph-input name, or by position (``name=None``)."""
 
-    shape: Shape
     name: str | None = None
-    dtype: str = "float32"
 
 
 def parse_onnx_input(text: str) -> tuple[NamedInput, ...]:
@@ -53,7 +52,7 @@ def parse_onnx_input(text: str) -> tuple[NamedInput, ...]:
         name, sep, rest = part.partition("=")
         spec_text = rest if sep else part
         for spec in parse_input_spec(spec_text):
-            out.append(NamedInput(spec.shape, name.strip() if sep else None, spec.dtype))
+            out.append(NamedInput(spec.shape, spec.dtype, name.strip() if sep else None))
     return tuple(out)
 
 
@@ -185,8 +184,9 @@ def _fix_inputs(model: Any, given: Sequence[Any], path: str) -> tuple[tuple[str,
     fixed = []
     for vi in real:
         dims = _dims(vi)
-        shape = by_name.get(vi.name)
-        if shape is not None:
+        wanted = by_name.get(vi.name)
+        if wanted is not None:
+            shape = wanted
             if dims and len(dims) != len(shape):
                 raise InputError(f"input {vi.name!r} has {len(dims)} dimensions "
                                  f"{_show(dims)}, got {list(shape)}", Context(flag="--input"))

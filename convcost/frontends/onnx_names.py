@@ -92,7 +92,7 @@ def assign_paths(
     """
     modules = {m for m, _, _, _ in items if m is not None}
     modules |= {o for _, o, _, _ in items if o is not None}
-    parents = set()
+    parents: set[str] = set()
     for m in modules:
         parts = m.split(".")
         parents.update(".".join(parts[:i]) for i in range(len(parts)))

@@ -41,7 +41,7 @@ from convcost.core.ops import (
     Shape,
 )
 from convcost.core.records import LayerRecord, Uncounted
-from convcost.errors import AnalysisError, ConvcostError, Context
+from convcost.errors import AnalysisError, Context, ConvcostError
 from convcost.frontends.onnx_load import Graph
 from convcost.frontends.onnx_names import assign_paths, module_of, owner_of
 
@@ -213,7 +213,7 @@ class _Walker:
         return self.finish()
 
     def finish(self) -> OnnxWalk:
-        items = []
+        items: list[tuple[str | None, str | None, str, str]] = []
         seen: set[str] = set()
         for p in self.pending:
             # a shared weight names only its first user (as in the torch front-end)
