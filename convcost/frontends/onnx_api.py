@@ -1,7 +1,8 @@
 """One call from an ONNX file to a core :class:`Analysis`, and onnx-tool's count beside it.
 
 The reference for an ONNX source is onnx-tool (``pip install onnx-tool``) when it is
-installed: it profiles the same file on its own (its own shape inference and formulas).
+installed: it profiles the same file on its own (its own shape inference and formulas); if it
+fails on a model, the analysis goes on with a note.
 It counts every op's multiply-adds, a biased conv's or linear's bias adds included, so its
 convolution and Gemm counts are split into the multiply-adds and the bias adds (one per output
 element, from onnx-tool's own output shape) before they are held against ours. Never imports
@@ -75,10 +76,13 @@ def analyze_onnx(source: Any, opts: Any) -> tuple[Analysis, dict[str, Any], list
     reference: dict[str, Any] = {}
     if not opts.reference:
         return analysis, reference, notes
-    reason = skip_reason(analysis.rewritten_as, 0)
+    reason = skip_reason(analysis.rewritten_as, analysis.totals.params)
     if reason:
         return analysis, reference, [reason]
-    count = onnx_tool_count(graph, result)
+    try:
+        count = onnx_tool_count(graph, result)
+    except AnalysisError as err:  # an optional counter's failure does not stop the analysis
+        return analysis, reference, [f"reference skipped: {err.message}"]
     if count is None:
         return analysis, reference, [NO_REFERENCE]
     from convcost.reference.model import agreement_for
@@ -93,15 +97,25 @@ def onnx_tool_count(graph: Graph, walk: OnnxWalk) -> ReferenceCount | None:
     """onnx-tool's profile of the same file, by operator and by our row names; None when
     onnx-tool is not installed."""
     try:
-        import onnx_tool  # type: ignore[import-untyped]
+        import onnx_tool
     except ImportError:
         return None
     import contextlib
     import io
 
+    proto = graph.model
+    if any(t.data_location == 1 for t in graph.initializers.values()):
+        # onnx-tool reads the weights: load them (within the reference memory limit)
+        from pathlib import Path
+
+        import onnx
+
+        proto = onnx.ModelProto()
+        proto.CopyFrom(graph.model)
+        onnx.load_external_data_for_model(proto, str(Path(graph.path).resolve().parent))
     try:
         with contextlib.redirect_stdout(io.StringIO()):
-            model = onnx_tool.Model(graph.model)
+            model = onnx_tool.Model(proto)
             g = model.graph
             g.graph_reorder_nodes()
             g.shape_infer({name: _zeros(shape) for name, shape in graph.inputs})
