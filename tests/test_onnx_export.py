@@ -212,3 +212,46 @@ def test_python_api(exported: Any) -> None:
     assert report.totals.macs == named.totals.macs == 1_814_073_344
     assert report.to_dict()["layers"][0]["name"] == "conv1"
     assert importlib.import_module("convcost.frontends.onnx_api")
+
+
+def test_exported_model_analyses_without_torch(exported: Any) -> None:
+    import subprocess
+    import sys
+
+    path, _ = exported("mobilenet_v3_large")
+    code = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from convcost.cli.app import app\n"
+        f"r = CliRunner().invoke(app, ['analyze', {path!r}, '--no-reference', '-f', 'json'])\n"
+        "assert r.exit_code == 0, r.output\n"
+        "assert '216589760' in r.stdout\n"
+        "print(' '.join(m for m in sys.modules if m.split('.')[0] in ('torch', 'fvcore')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == ""
+
+
+def test_without_onnx_tool_the_report_says_no_reference(exported: Any, monkeypatch: Any) -> None:
+    import sys
+
+    from convcost.frontends.onnx_api import NO_REFERENCE
+
+    monkeypatch.setitem(sys.modules, "onnx_tool", None)  # import fails as if not installed
+    path, _ = exported("resnet18")
+    result = CliRunner().invoke(app, ["analyze", path, "-f", "json"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.strip() == NO_REFERENCE
+
+
+def test_torch_export_exporter_names_and_counts(exported: Any, tmp_path: Path) -> None:
+    """The torch.export exporter (dynamo=True), unoptimised: name scopes from its metadata."""
+    _, model = exported("mobilenet_v3_large")
+    path = tmp_path / "dynamo.onnx"
+    torch.onnx.export(model, (torch.zeros(SHAPE),), str(path), opset_version=18, dynamo=True,
+                      optimize=False, verbose=False)
+    ours = analyze_onnx_file(str(path))[0]
+    theirs = analyze_model(model, [SHAPE])
+    assert per_layer(ours) == per_layer(theirs)
+    assert [r.name for r in ours.rows] == [r.name for r in theirs.rows]

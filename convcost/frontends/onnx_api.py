@@ -22,8 +22,7 @@ from convcost.frontends.onnx_load import Graph, load_graph
 from convcost.frontends.onnx_records import OnnxWalk, walk_graph
 from convcost.reference.counts import ReferenceCount, Tool
 
-NO_REFERENCE = ("reference: no independent counter for ONNX files is installed "
-                "(pip install onnx-tool to hold these counts against onnx-tool's)")
+NO_REFERENCE = "no reference count exists for an ONNX file without onnx-tool"
 
 _MAC_NAMES = {"Conv": "conv", "ConvTranspose": "conv_transpose2d", "Gemm": "linear",
               "MatMul": "matmul"}
