@@ -19,6 +19,7 @@ from typer.testing import CliRunner  # noqa: E402
 from convcost.cli.app import app  # noqa: E402
 from convcost.core.analysis import Analysis  # noqa: E402
 from convcost.core.ops import (  # noqa: E402
+    Activation,
     ActivationFn,
     AdaptivePool,
     Add,
@@ -367,3 +368,19 @@ def test_cli_variants_and_no_torch(tmp_path: Path) -> None:
     assert variants["standard"]["macs"] == hw * 32 * 27 + hw * 64 * 32 * 9
     # separable: the stem becomes dw 3x3 on 3 channels + pw 3 -> 32
     assert variants["separable"]["macs"] == hw * 3 * 9 + hw * 3 * 32 + hw * 32 * 9 + hw * 64 * 32
+
+
+def test_gelu_written_with_erf_is_one_gelu(tmp_path: Path) -> None:
+    """torch's exporter below opset 20: x * (1 + erf(x / √2)) * 0.5."""
+    nodes = [
+        helper.make_node("Div", ["x", "sqrt2"], ["d"], name="/act/Div"),
+        helper.make_node("Erf", ["d"], ["e"], name="/act/Erf"),
+        helper.make_node("Add", ["e", "one"], ["a"], name="/act/Add"),
+        helper.make_node("Mul", ["x", "a"], ["m"], name="/act/Mul"),
+        helper.make_node("Mul", ["m", "half"], ["y"], name="/act/Mul_1"),
+    ]
+    inits = [weight("sqrt2", value=2 ** 0.5), weight("one", value=1.0),
+             weight("half", value=0.5)]
+    a = run(save(tmp_path, nodes, {"x": [2, 5]}, "y", inits))
+    assert [(r.name, r.record.op) for r in a.rows] == [("act", Activation(ActivationFn.GELU))]
+    assert a.rows[0].cost.other_ops == 10

@@ -41,7 +41,7 @@ from convcost.core.ops import (
     Shape,
 )
 from convcost.core.records import LayerRecord, Uncounted
-from convcost.errors import AnalysisError, Context, ConvcostError
+from convcost.errors import AnalysisError, ConvcostError
 from convcost.frontends.onnx_load import Graph
 from convcost.frontends.onnx_names import assign_paths, module_of, owner_of
 
@@ -87,6 +87,10 @@ _FLOAT_TYPES = frozenset({1, 10, 11, 16})  # float, float16, double, bfloat16
 
 class Unsupported(Exception):
     """A node in a form convcost does not cost (it is listed as uncounted)."""
+
+
+class NoShape(Unsupported):
+    """ONNX shape inference left one of a node's input shapes unknown."""
 
 
 @dataclass
@@ -150,9 +154,7 @@ class _Walker:
         name = self.resolve(name)
         shape = self.g.shapes.get(name)
         if shape is None:
-            raise AnalysisError(f"the shape of {name!r} (an input of node "
-                                f"{node.name or node.op_type!r}) could not be inferred",
-                                Context(file=self.g.path))
+            raise NoShape(name)
         return shape
 
     def param(self, name: str) -> bool:
@@ -177,13 +179,14 @@ class _Walker:
             op, tuple(inputs), label, node, self.resolve(weight) if weight else None,
             tuple(self.resolve(e) for e in extra if e)))
 
-    def uncount(self, node: Any) -> None:
-        count, modules = self.uncounted.get(node.op_type, (0, []))
+    def uncount(self, node: Any, why: str = "") -> None:
+        key = node.op_type + why
+        count, modules = self.uncounted.get(key, (0, []))
         where = module_of(node)
         where = (where or ROOT) if where is not None else (node.name or ROOT)
         if where not in modules:
             modules.append(where)
-        self.uncounted[node.op_type] = (count + 1, modules)
+        self.uncounted[key] = (count + 1, modules)
 
     def run(self) -> OnnxWalk:
         for node in self.nodes:
@@ -206,6 +209,11 @@ class _Walker:
                     self.ignored[node.op_type] = self.ignored.get(node.op_type, 0) + 1
                 else:
                     self.uncount(node)
+            except NoShape:
+                if node.op_type in ("Concat", "Gather"):  # shape arithmetic: a copy
+                    self.ignored[node.op_type] = self.ignored.get(node.op_type, 0) + 1
+                else:
+                    self.uncount(node, " (shape not inferred)")
             except (Unsupported, ConvcostError) as err:
                 if isinstance(err, AnalysisError):
                     raise
@@ -452,7 +460,7 @@ def _gate_pattern(w: _Walker, node: Any) -> ActivationFn | None:
         return None
     for gate_name, x in ((node.input[1], node.input[0]), (node.input[0], node.input[1])):
         gate = w.producers.get(w.resolve(gate_name))
-        if gate is None or w.resolve(gate.input[0]) != w.resolve(x):
+        if gate is None or not gate.input or w.resolve(gate.input[0]) != w.resolve(x):
             continue
         if w.single_use(gate_name) is not node:
             continue
@@ -483,6 +491,48 @@ def _elementwise(w: _Walker, node: Any) -> None:
         w.emit(node, Add(), shapes, "add")
         return
     w.emit(node, Elementwise(name), shapes, name)
+
+
+@_handles("Erf")
+def _erf(w: _Walker, node: Any) -> None:
+    """``x * 0.5 * (1 + erf(x / √2))`` (torch's exporter below opset 20) is one GELU."""
+    chain = _gelu_chain(w, node)
+    if chain is None:
+        _elementwise(w, node)
+        return
+    x, before, after = chain
+    w.pending = [p for p in w.pending if all(p.node is not b for b in before)]
+    w.done.update(id(n) for n in after)
+    w.emit(after[-1], Activation(ActivationFn.GELU), [w.shape(x, node)], "gelu")
+
+
+def _gelu_chain(w: _Walker, erf: Any) -> tuple[str, list[Any], list[Any]] | None:
+    def other(n: Any, known: str) -> str | None:
+        rest = [i for i in n.input if w.resolve(i) != w.resolve(known)]
+        return rest[0] if len(rest) == 1 else None
+
+    div = w.producers.get(w.resolve(erf.input[0]))
+    if div is None or div.op_type not in ("Div", "Mul") or not _scalar(w, div.input[1]):
+        return None
+    x = div.input[0]
+    add = w.single_use(erf.output[0])
+    if add is None or add.op_type != "Add" or not _scalar(w, other(add, erf.output[0]) or ""):
+        return None
+    mul = w.single_use(add.output[0])
+    if mul is None or mul.op_type != "Mul":
+        return None
+    partner = other(mul, add.output[0]) or ""
+    if w.resolve(partner) == w.resolve(x):
+        last = w.single_use(mul.output[0])
+        if last is None or last.op_type != "Mul" or \
+                not _scalar(w, other(last, mul.output[0]) or ""):
+            return None
+        return x, [div], [add, mul, last]
+    half = w.producers.get(w.resolve(partner))
+    if half is None or half.op_type != "Mul" or w.single_use(partner) is not mul or \
+            w.resolve(half.input[0]) != w.resolve(x) or not _scalar(w, half.input[1]):
+        return None
+    return x, [div, half], [add, mul]
 
 
 def _scalar(w: _Walker, name: str) -> bool:
