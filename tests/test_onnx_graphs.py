@@ -384,3 +384,12 @@ def test_gelu_written_with_erf_is_one_gelu(tmp_path: Path) -> None:
     a = run(save(tmp_path, nodes, {"x": [2, 5]}, "y", inits))
     assert [(r.name, r.record.op) for r in a.rows] == [("act", Activation(ActivationFn.GELU))]
     assert a.rows[0].cost.other_ops == 10
+
+
+def test_strict_and_reference_flags(tmp_path: Path) -> None:
+    nodes = [helper.make_node("TopK", ["x", "k"], ["y", "i"], axis=1)]
+    path = save(tmp_path, nodes, {"x": [1, 10]}, "y", [ints("k", [3])])
+    _one_line_error(cli(path, "--strict"), 3, "TopK ×1")
+    yaml_with_onnx_tool = CliRunner().invoke(
+        app, ["analyze", "configs/mobilenet_v1.yaml", "--reference", "onnx-tool"])
+    _one_line_error(yaml_with_onnx_tool, 2, "onnx-tool counts ONNX files only")
