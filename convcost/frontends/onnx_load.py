@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from convcost.errors import AnalysisError, Context, InputError
+from convcost.frontends.onnx_fold import MAX_ELEMENTS, constants, with_folded_inputs
 from convcost.frontends.torch_source import InputSpec
 
 if TYPE_CHECKING:
@@ -214,67 +215,63 @@ def _show(dims: Sequence[int | str | None]) -> str:
     return "[" + ", ".join("?" if d is None else str(d) for d in dims) + "]"
 
 
-def _constants(model: Any) -> dict[str, Any]:
-    from onnx import numpy_helper
-
-    out: dict[str, Any] = {}
-    for t in model.graph.initializer:
-        if t.data_location != 1 and math.prod(t.dims) <= 64:
-            out[t.name] = numpy_helper.to_array(t)
-    for node in model.graph.node:
-        if node.op_type == "Constant" and node.output:
-            for a in node.attribute:
-                if a.name == "value":
-                    out[node.output[0]] = numpy_helper.to_array(a.t)
-                elif a.name in ("value_float", "value_int"):
-                    out[node.output[0]] = a.f if a.name == "value_float" else a.i
-                elif a.name in ("value_floats", "value_ints"):
-                    out[node.output[0]] = list(a.floats if a.name == "value_floats" else a.ints)
-        elif node.output and all(i in out for i in node.input if i):
-            _fold(node, out)
-    return out
-
-
-def _fold(node: Any, values: dict[str, Any]) -> None:
-    """Small constants an unoptimised export computes (axes through Reshape, Cast, ...)."""
-    import numpy as np
-    from onnx import helper
-
-    try:
-        args = [np.asarray(values[i]) for i in node.input if i]
-        a = {x.name: helper.get_attribute_value(x) for x in node.attribute}
-        op = node.op_type
-        if op in ("Identity", "Cast", "CastLike"):
-            result = args[0]
-        elif op == "Reshape":
-            result = args[0].reshape([int(d) for d in args[1]])
-        elif op in ("Squeeze", "Unsqueeze", "Flatten"):
-            result = args[0].reshape(-1) if args[0].size == 1 or op != "Unsqueeze" else args[0]
-        elif op == "Concat":
-            result = np.concatenate([x.reshape(-1) for x in args], axis=int(a.get("axis", 0)))
-        else:
-            return
-    except (ValueError, IndexError, TypeError):
-        return
-    if result.size <= 64:
-        values[node.output[0]] = result
-
-
 def load_graph(path: str, inputs: Sequence[Any] = ()) -> Graph:
     """Parse ``path``, fix the inputs to ``inputs`` (:class:`NamedInput`, or bare shapes by
     position) and infer every shape."""
-    onnx = _onnx()
     model = _read(path)
     opset = _opset(model, path)
     _check_external(model, path)
     fixed = _fix_inputs(model, inputs, path)
-    # shapes only: inference never needs the weights' values, so external data stays on disk
+    # shapes only: inference never needs the weights' values (external data stays on disk,
+    # and large weights are given to it as typed inputs, not copied through it)
+    light = _without_weights(model)
+    shapes = _shapes(_infer(light, path))
+    values = constants(model, shapes)
+    outputs = {o for n in model.graph.node for o in n.output if o}
+    if not outputs <= shapes.keys():
+        again = with_folded_inputs(light, values, set(shapes))
+        if again is not None:
+            # the same node outputs, now with the shapes computed in the graph followed
+            shapes = {**_shapes(_infer(again, path, strict=False)), **shapes}
+            values = constants(model, shapes)
+    inits = {t.name: t for t in model.graph.initializer}
+    for name, t in inits.items():
+        shapes[name] = tuple(int(d) for d in t.dims)
+    return Graph(model, path, opset, shapes, inits, values, fixed)
+
+
+def _without_weights(model: Any) -> Any:
+    """A copy of ``model`` whose large initializers are graph inputs of the same type."""
+    onnx = _onnx()
+    copy = onnx.ModelProto()
+    copy.CopyFrom(model)
+    keep, moved = [], []
+    for t in copy.graph.initializer:
+        if math.prod(t.dims) > MAX_ELEMENTS:
+            moved.append(onnx.helper.make_tensor_value_info(t.name, t.data_type, list(t.dims)))
+        else:
+            keep.append(t)
+    if moved:
+        names = {vi.name for vi in moved}
+        inputs = [vi for vi in copy.graph.input if vi.name not in names]
+        del copy.graph.initializer[:]
+        copy.graph.initializer.extend(keep)
+        del copy.graph.input[:]
+        copy.graph.input.extend([*inputs, *moved])
+    return copy
+
+
+def _infer(model: Any, path: str, strict: bool = True) -> Any:
+    onnx = _onnx()
     try:
-        inferred = onnx.shape_inference.infer_shapes(model, strict_mode=True, data_prop=True)
+        return onnx.shape_inference.infer_shapes(model, strict_mode=strict, data_prop=True)
     except Exception as err:
         first = (str(err).strip().splitlines() or [type(err).__name__])[-1]
         raise AnalysisError(f"ONNX shape inference failed: {first}", Context(file=path)) from None
-    g = inferred.graph
+
+
+def _shapes(model: Any) -> dict[str, Shape]:
+    g = model.graph
     shapes: dict[str, Shape] = {}
     for vi in [*g.input, *g.value_info, *g.output]:
         dims = _dims(vi)
@@ -283,10 +280,9 @@ def load_graph(path: str, inputs: Sequence[Any] = ()) -> Graph:
         elif vi.type.HasField("tensor_type") and vi.type.tensor_type.HasField("shape") \
                 and not dims:
             shapes[vi.name] = ()
-    inits = {t.name: t for t in g.initializer}
-    for name, t in inits.items():
-        shapes[name] = tuple(int(d) for d in t.dims)
-    return Graph(inferred, path, opset, shapes, inits, _constants(inferred), fixed)
+    for t in g.initializer:
+        shapes[t.name] = tuple(int(d) for d in t.dims)
+    return shapes
 
 
 def numel_of(tensor: onnx.TensorProto) -> int:
