@@ -104,7 +104,7 @@ def per_layer(a: Analysis) -> list[tuple[str, tuple[Any, ...], int, int]]:
 
 
 @pytest.mark.parametrize("name", ["mobilenet_v1", "mobilenet_v3_large", "resnet18",
-                                  "efficientnet_b0"])
+                                  "efficientnet_b0", "lstm"])
 def test_same_records_as_the_torch_front_end(exported: Any, name: str) -> None:
     ours, theirs = both(exported, name)
     assert per_layer(ours) == per_layer(theirs)
@@ -162,6 +162,11 @@ def test_lstm_parameters_and_linear(exported: Any) -> None:
     assert ours.totals.params == theirs.totals.params == lstm + 32 * 4 + 4
     fc = [r for r in ours.rows if r.record.op.kind == "linear"]
     assert [(r.name, r.cost.macs) for r in fc] == [("fc", 32 * 4)]
+    # one record per layer: 10 steps x 4 gates x hidden x (input + hidden)
+    rnn = [(r.name, r.record.inputs, r.cost.macs) for r in ours.rows
+           if r.record.op.kind == "recurrent"]
+    assert rnn == [("lstm.l0", ((1, 10, 16),), 10 * 4 * 32 * (16 + 32)),
+                   ("lstm.l1", ((1, 10, 32),), 10 * 4 * 32 * (32 + 32))]
 
 
 def test_onnx_tool_reference_agrees_on_every_conv(exported: Any) -> None:

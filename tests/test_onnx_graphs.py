@@ -34,6 +34,7 @@ from convcost.core.ops import (  # noqa: E402
     Norm,
     Pool,
     Reduce,
+    Upsample,
 )
 from convcost.errors import InputError  # noqa: E402
 from convcost.frontends.onnx_api import analyze_onnx_file  # noqa: E402
@@ -393,3 +394,47 @@ def test_strict_and_reference_flags(tmp_path: Path) -> None:
     yaml_with_onnx_tool = CliRunner().invoke(
         app, ["analyze", "configs/mobilenet_v1.yaml", "--reference", "onnx-tool"])
     _one_line_error(yaml_with_onnx_tool, 2, "onnx-tool counts ONNX files only")
+
+
+def test_resize_is_an_upsampling(tmp_path: Path) -> None:
+    nodes = [
+        helper.make_node("Resize", ["x", "", "scales"], ["a"], name="near", mode="nearest"),
+        helper.make_node("Resize", ["a", "", "", "sizes"], ["y"], name="bilin", mode="linear",
+                         coordinate_transformation_mode="align_corners"),
+    ]
+    inits = [weight("scales", 4, value=1.0), ints("sizes", [1, 3, 20, 24])]
+    inits[0] = numpy_helper.from_array(np.asarray([1, 1, 2, 2], np.float32), "scales")
+    a = run(save(tmp_path, nodes, {"x": [1, 3, 5, 6]}, "y", inits, opset=13))
+    near, bilin = (r.record.op for r in a.rows)
+    assert isinstance(near, Upsample) and near.mode == "nearest"
+    assert isinstance(bilin, Upsample) and bilin.mode == "bilinear" and bilin.align_corners
+    # nearest reads one sample per output element, bilinear four
+    assert [r.cost.other_ops for r in a.rows] == [3 * 10 * 12, 4 * 3 * 20 * 24]
+    assert a.rows[1].cost.output_shape == (1, 3, 20, 24)
+    assert a.totals.params == 0  # the scales are values, not parameters
+
+
+def test_gru_bidirectional_and_relu_rnn(tmp_path: Path) -> None:
+    hidden, features, steps, batch = 8, 5, 7, 2
+    nodes = [
+        helper.make_node("GRU", ["x", "W", "R", "B"], ["y", "h"], name="/enc/GRU",
+                         hidden_size=hidden, direction="bidirectional"),
+        helper.make_node("RNN", ["x", "Wr", "Rr"], ["y2", "h2"], name="/dec/RNN",
+                         hidden_size=hidden, activations=["Relu"]),
+    ]
+    inits = [weight("W", 2, 3 * hidden, features), weight("R", 2, 3 * hidden, hidden),
+             weight("B", 2, 6 * hidden), weight("Wr", 1, hidden, features),
+             weight("Rr", 1, hidden, hidden)]
+    graph = helper.make_graph(
+        nodes, "g", [helper.make_tensor_value_info("x", F, [steps, batch, features])],
+        [helper.make_tensor_value_info("y", F, None), helper.make_tensor_value_info("y2", F, None)],
+        initializer=inits)
+    path = tmp_path / "rnn.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    a = run(str(path))
+    assert [(r.name, r.record.op.cell) for r in a.rows] == [  # type: ignore[attr-defined]
+        ("enc.l0", "gru"), ("enc.l0_reverse", "gru"), ("dec", "rnn_relu")]
+    gru_weights = 3 * hidden * (features + hidden)
+    assert [r.cost.macs for r in a.rows] == [steps * batch * gru_weights] * 2 + [
+        steps * batch * hidden * (features + hidden)]
+    assert a.totals.params == 2 * (gru_weights + 2 * 3 * hidden) + hidden * (features + hidden)

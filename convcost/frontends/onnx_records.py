@@ -25,7 +25,14 @@ from convcost.core.records import LayerRecord, Uncounted
 from convcost.errors import AnalysisError, ConvcostError
 from convcost.frontends.onnx_load import Graph
 from convcost.frontends.onnx_names import assign_paths, module_of, owner_of
-from convcost.frontends.onnx_tables import FLOAT_TYPES, FREE, HANDLERS, NoShape, Unsupported
+from convcost.frontends.onnx_tables import (
+    FLOAT_TYPES,
+    FREE,
+    HANDLERS,
+    NoShape,
+    Unsupported,
+    attrs,
+)
 
 ROOT = "(root)"
 
@@ -38,6 +45,8 @@ class _Pending:
     node: Any
     weight: str | None = None
     extra: tuple[str, ...] = ()
+    also: tuple[str, ...] = ()
+    """Initializers the record's parameters come from, when ``weight`` is a part of one."""
 
 
 @dataclass
@@ -83,6 +92,8 @@ class Walker:
         self.done: set[int] = set()  # ids of nodes folded into another's record
         self.uncounted: dict[str, tuple[int, list[str]]] = {}
         self.ignored: dict[str, int] = {}
+        self.layers: dict[str, int] = {}
+        self.transposed: set[str] = set()
 
     # ------------------------------------------------------------ values
 
@@ -113,10 +124,29 @@ class Walker:
     # ------------------------------------------------------------ emitting
 
     def emit(self, node: Any, op: Op, inputs: list[Shape], label: str,
-             weight: str | None = None, extra: tuple[str | None, ...] = ()) -> None:
+             weight: str | None = None, extra: tuple[str | None, ...] = (),
+             also: tuple[str | None, ...] = ()) -> None:
         self.pending.append(_Pending(
             op, tuple(inputs), label, node, self.resolve(weight) if weight else None,
-            tuple(self.resolve(e) for e in extra if e)))
+            tuple(self.resolve(e) for e in extra if e),
+            tuple(self.resolve(e) for e in also if e)))
+
+    def next_layer(self, node: Any) -> int:
+        """0, 1, 2... for the recurrent nodes of one module, in order."""
+        key = module_of(node) or node.name
+        n = self.layers[key] = self.layers.get(key, -1) + 1
+        return n
+
+    def batch_first(self, node: Any, x: str, shape: Shape) -> Shape:
+        """A recurrent node's (steps, batch, features) input as (batch, steps, features) when
+        the exporter transposed a batch-first input into it (or into an earlier layer of the
+        same module)."""
+        key = module_of(node) or node.name
+        producer = self.producers.get(self.resolve(x))
+        if producer is not None and producer.op_type == "Transpose" and \
+                list(attrs(producer).get("perm", [])) == [1, 0, 2]:
+            self.transposed.add(key)
+        return (shape[1], shape[0], *shape[2:]) if key in self.transposed else shape
 
     def uncount(self, node: Any, why: str = "") -> None:
         key = node.op_type + why
@@ -173,6 +203,7 @@ class Walker:
                 counted.add(p.weight)
             bias_tied = all(e in counted for e in p.extra) if p.extra else tied
             counted.update(p.extra)
+            counted.update(p.also)
             records.append(LayerRecord(path, p.op, p.inputs, tied=tied, bias_tied=bias_tied))
             node_paths.setdefault(p.node.name, ".".join(path))
         stored = {id(t) for t in self.g.initializers.values()}
