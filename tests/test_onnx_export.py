@@ -4,10 +4,10 @@ torch front-end gives on the same model, and torchvision's published totals.
 Every model is exported once per session (TorchScript exporter, opset 17). Batch-norms are kept
 with ``training=TrainingMode.PRESERVE`` (the default export folds them into the convolutions,
 which must leave every convolution's MACs unchanged). Weights are random, and every parameter
-and buffer is drawn at random before export: the TorchScript exporter stores parameters of
-equal values (torchvision's zero-initialised biases, unit batch-norm scales) as one initializer
-and Identity aliases, which the front-end reads back as separate parameters, but random values
-keep the test independent of that.
+and buffer is drawn at random before export, except for one model exported as built: the
+TorchScript exporter stores parameters of equal values (torchvision's zero-initialised biases,
+unit batch-norm scales) as one initializer and Identity aliases, which the front-end must read
+back as the separate parameters they are.
 """
 
 from __future__ import annotations
@@ -69,16 +69,18 @@ def randomised(model: nn.Module) -> nn.Module:
 
 
 @pytest.fixture(scope="session")
-def exported(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str, bool], tuple[str, Any]]:
-    """name, folded -> (path of the ONNX file, the torch model it came from); once each."""
-    cache: dict[tuple[str, bool], tuple[str, Any]] = {}
+def exported(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., tuple[str, Any]]:
+    """name, folded, as_built -> (path of the ONNX file, the torch model it came from); once
+    each."""
+    cache: dict[tuple[str, bool, bool], tuple[str, Any]] = {}
     base = tmp_path_factory.mktemp("onnx")
 
-    def get(name: str, folded: bool = False) -> tuple[str, Any]:
-        if (name, folded) not in cache:
+    def get(name: str, folded: bool = False, as_built: bool = False) -> tuple[str, Any]:
+        key = (name, folded, as_built)
+        if key not in cache:
             factory, shape, _ = MODELS[name]
-            model = randomised(factory())
-            path = base / f"{name}{'_folded' if folded else ''}.onnx"
+            model = factory().eval() if as_built else randomised(factory())
+            path = base / f"{name}_{int(folded)}{int(as_built)}.onnx"
             mode = torch.onnx.TrainingMode.EVAL if folded else torch.onnx.TrainingMode.PRESERVE
             import warnings
 
@@ -86,8 +88,8 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str, bool], 
                 warnings.simplefilter("ignore")
                 torch.onnx.export(model, (torch.zeros(shape),), str(path), opset_version=OPSET,
                                   dynamo=False, training=mode, input_names=["input"])
-            cache[(name, folded)] = (str(path), model)
-        return cache[(name, folded)]
+            cache[key] = (str(path), model)
+        return cache[key]
 
     return get
 
@@ -261,3 +263,17 @@ def test_torch_export_exporter_names_and_counts(exported: Any, tmp_path: Path) -
     theirs = analyze_model(model, [SHAPE])
     assert per_layer(ours) == per_layer(theirs)
     assert [r.name for r in ours.rows] == [r.name for r in theirs.rows]
+
+
+def test_equal_parameters_stored_once_are_still_separate_parameters(exported: Any) -> None:
+    """As built, mobilenet_v3_large has zero biases and unit batch-norm scales: the exporter
+    stores them once, with Identity aliases named after each parameter."""
+    import onnx
+
+    path, model = exported("mobilenet_v3_large", as_built=True)
+    aliases = [n for n in onnx.load(path).graph.node if n.op_type == "Identity"]
+    assert len(aliases) > 100
+    ours = analyze_onnx_file(path)[0]
+    assert ours.totals.params == sum(p.numel() for p in model.parameters()) == 5_483_032
+    assert ours.totals.macs == 216_589_760
+    assert per_layer(ours) == per_layer(analyze_model(model, [SHAPE]))
