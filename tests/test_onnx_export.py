@@ -277,3 +277,17 @@ def test_equal_parameters_stored_once_are_still_separate_parameters(exported: An
     assert ours.totals.params == sum(p.numel() for p in model.parameters()) == 5_483_032
     assert ours.totals.macs == 216_589_760
     assert per_layer(ours) == per_layer(analyze_model(model, [SHAPE]))
+
+
+def test_diff_of_kept_and_folded_exports(exported: Any) -> None:
+    import json
+
+    kept, _ = exported("mobilenet_v1")
+    folded, _ = exported("mobilenet_v1", True)
+    result = CliRunner().invoke(app, ["diff", kept, folded, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["totals"]["macs"]["a"] == doc["totals"]["macs"]["b"] == 568_740_352
+    removed = [x for x in doc["layers"] if x["change"] == "removed"]
+    assert len(removed) == 27 and {x["kind"] for x in removed} == {"bn"}
+    assert all(x["macs"]["delta"] == 0 for x in doc["layers"])
