@@ -99,7 +99,7 @@ def test_conv_groups_dilation_pads_and_auto_pad(tmp_path: Path) -> None:
 
 
 def test_conv_transpose(tmp_path: Path) -> None:
-    nodes = [helper.make_node("ConvTranspose", ["x", "w"], ["y"], strides=[2, 2],
+    nodes = [helper.make_node("ConvTranspose", ["x", "w"], ["y"], name="up", strides=[2, 2],
                               pads=[1, 1, 1, 1], output_padding=[1, 1])]
     a = run(save(tmp_path, nodes, {"x": [1, 8, 10, 10]}, "y", [weight("w", 8, 4, 3, 3)]))
     op = a.rows[0].record.op
@@ -438,3 +438,39 @@ def test_gru_bidirectional_and_relu_rnn(tmp_path: Path) -> None:
     assert [r.cost.macs for r in a.rows] == [steps * batch * gru_weights] * 2 + [
         steps * batch * hidden * (features + hidden)]
     assert a.totals.params == 2 * (gru_weights + 2 * 3 * hidden) + hidden * (features + hidden)
+
+
+def _runtime_shapes(path: str, feeds: dict[str, tuple[int, ...]]) -> dict[str, tuple[int, ...]]:
+    """Every node output's shape as onnxruntime computes it (the graph run for real)."""
+    ort = pytest.importorskip("onnxruntime")
+    model = onnx.load(path)
+    known = {o.name for o in model.graph.output}
+    for node in model.graph.node:
+        for out in node.output:
+            if out and out not in known:
+                model.graph.output.append(helper.make_empty_tensor_value_info(out))
+    session = ort.InferenceSession(model.SerializeToString(),
+                                   providers=["CPUExecutionProvider"])
+    names = [o.name for o in session.get_outputs()]
+    values = session.run(names, {k: np.zeros(v, np.float32) for k, v in feeds.items()})
+    return {n: tuple(v.shape) for n, v in zip(names, values, strict=True)}
+
+
+@pytest.mark.parametrize("build", [test_conv_groups_dilation_pads_and_auto_pad, test_pools,
+                                   test_resize_is_an_upsampling, test_conv_transpose])
+def test_output_shapes_match_onnxruntime(tmp_path: Path, build: Any) -> None:
+    build(tmp_path)  # writes the graph (and checks its arithmetic)
+    path = str(next(tmp_path.glob("*.onnx")))
+    model = onnx.load(path)
+    feeds = {i.name: tuple(d.dim_value for d in i.type.tensor_type.shape.dim)
+             for i in model.graph.input}
+    real = _runtime_shapes(path, feeds)
+    a = run(path)
+    by_node = {n.name or n.output[0]: n.output[0] for n in model.graph.node}
+    checked = 0
+    for row in a.rows:
+        out = by_node.get(row.name)
+        if out is not None:
+            assert row.cost.output_shape == real[out], row.name
+            checked += 1
+    assert checked == len(a.rows)
