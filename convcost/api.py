@@ -89,6 +89,9 @@ def analyze(
 
 
 def run(source: Any, opts: Options) -> ModelReport:
+    if Tool.ONNX_TOOL in opts.reference and not is_onnx(source):
+        raise InputError("onnx-tool counts ONNX files only; use fvcore or torch here",
+                         Context(flag="--reference"))
     if is_yaml(source):
         return _yaml(str(source), opts)
     if is_onnx(source):

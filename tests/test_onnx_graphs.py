@@ -55,6 +55,12 @@ def ints(name: str, values: Sequence[int]) -> Any:
     return numpy_helper.from_array(np.asarray(values, np.int64), name)
 
 
+def make_model(graph: Any, opset: int) -> Any:
+    """IR version 9 (ONNX 1.15): what onnxruntime releases of the last years read."""
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)],
+                             ir_version=9)
+
+
 def save(tmp_path: Path, nodes: list[Any], inputs: dict[str, list[Any]], output: str,
          inits: Sequence[Any] = (), opset: int = 17, name: str = "m.onnx") -> str:
     graph = helper.make_graph(
@@ -63,7 +69,7 @@ def save(tmp_path: Path, nodes: list[Any], inputs: dict[str, list[Any]], output:
         [helper.make_tensor_value_info(output, F, None)],
         initializer=list(inits),
     )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+    model = make_model(graph, opset)
     path = tmp_path / name
     onnx.save(model, str(path))
     return str(path)
@@ -226,7 +232,7 @@ def test_embedding_and_free_parameter(tmp_path: Path) -> None:
         [helper.make_tensor_value_info("y", F, None)],
         initializer=[weight("table", 100, 16), weight("pos", 7, 16)])
     path = tmp_path / "e.onnx"
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    onnx.save(make_model(graph, 17), str(path))
     a = run(str(path))
     assert a.rows[0].record.op == Embedding(100, 16)
     assert a.rows[-1].record.op == FreeParameter(7 * 16) and a.rows[-1].name == "pos"
@@ -430,7 +436,7 @@ def test_gru_bidirectional_and_relu_rnn(tmp_path: Path) -> None:
         [helper.make_tensor_value_info("y", F, None), helper.make_tensor_value_info("y2", F, None)],
         initializer=inits)
     path = tmp_path / "rnn.onnx"
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    onnx.save(make_model(graph, 17), str(path))
     a = run(str(path))
     assert [(r.name, r.record.op.cell) for r in a.rows] == [  # type: ignore[attr-defined]
         ("enc.l0", "gru"), ("enc.l0_reverse", "gru"), ("dec", "rnn_relu")]
