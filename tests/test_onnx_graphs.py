@@ -480,3 +480,21 @@ def test_output_shapes_match_onnxruntime(tmp_path: Path, build: Any) -> None:
             assert row.cost.output_shape == real[out], row.name
             checked += 1
     assert checked == len(a.rows)
+
+
+def test_weight_transposed_in_the_graph_and_tied_to_an_embedding(tmp_path: Path) -> None:
+    """A language model's output layer reusing the embedding table: MatMul(x, Transpose(E))."""
+    nodes = [
+        helper.make_node("Gather", ["table", "ids"], ["e"], name="embed"),
+        helper.make_node("Transpose", ["table"], ["t"], perm=[1, 0]),
+        helper.make_node("MatMul", ["e", "t"], ["y"], name="head"),
+    ]
+    graph = helper.make_graph(
+        nodes, "g", [helper.make_tensor_value_info("ids", TensorProto.INT64, [1, 6])],
+        [helper.make_tensor_value_info("y", F, None)], initializer=[weight("table", 50, 8)])
+    path = tmp_path / "lm.onnx"
+    onnx.save(make_model(graph, 17), str(path))
+    a = run(str(path))
+    assert [(r.name, r.record.op, r.record.tied) for r in a.rows] == [
+        ("embed", Embedding(50, 8), False), ("head", Linear(8, 50, bias=False), True)]
+    assert a.totals.params == 50 * 8 and a.totals.macs == 6 * 8 * 50

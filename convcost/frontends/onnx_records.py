@@ -83,6 +83,14 @@ class Walker:
                     self.tensors[n.output[0]] = self.tensors[source]
                 else:
                     self.alias[n.output[0]] = source
+        # A weight the exporter transposes in the graph (MatMul(x, Transpose(W))) is still that
+        # parameter: counted once, under its own name.
+        self.views: dict[str, str] = {}
+        for n in nodes:
+            if n.op_type == "Transpose" and n.input and n.output and \
+                    self.resolve(n.input[0]) in self.tensors and \
+                    len(self.tensors[self.resolve(n.input[0])].dims) == 2:
+                self.views[n.output[0]] = self.resolve(n.input[0])
         self.consumers: dict[str, list[Any]] = {}
         for n in nodes:
             for name in n.input:
@@ -108,7 +116,12 @@ class Walker:
         return shape
 
     def param(self, name: str) -> bool:
-        return self.resolve(name) in self.tensors
+        return self.resolve(name) in self.tensors or self.resolve(name) in self.views
+
+    def key(self, name: str) -> str:
+        """The initializer a parameter's values are counted under."""
+        name = self.resolve(name)
+        return self.views.get(name, name)
 
     def value(self, name: str) -> Any:
         return self.g.constants.get(self.resolve(name))
@@ -127,9 +140,8 @@ class Walker:
              weight: str | None = None, extra: tuple[str | None, ...] = (),
              also: tuple[str | None, ...] = ()) -> None:
         self.pending.append(_Pending(
-            op, tuple(inputs), label, node, self.resolve(weight) if weight else None,
-            tuple(self.resolve(e) for e in extra if e),
-            tuple(self.resolve(e) for e in also if e)))
+            op, tuple(inputs), label, node, self.key(weight) if weight else None,
+            tuple(self.key(e) for e in extra if e), tuple(self.key(e) for e in also if e)))
 
     def next_layer(self, node: Any) -> int:
         """0, 1, 2... for the recurrent nodes of one module, in order."""
