@@ -36,7 +36,7 @@ from convcost.core.ops import (  # noqa: E402
     Reduce,
     Upsample,
 )
-from convcost.errors import InputError  # noqa: E402
+from convcost.errors import AnalysisError, InputError  # noqa: E402
 from convcost.frontends.onnx_api import analyze_onnx_file  # noqa: E402
 from convcost.frontends.onnx_load import NamedInput, parse_onnx_input  # noqa: E402
 from convcost.frontends.onnx_names import assign_paths  # noqa: E402
@@ -498,3 +498,12 @@ def test_weight_transposed_in_the_graph_and_tied_to_an_embedding(tmp_path: Path)
     assert [(r.name, r.record.op, r.record.tied) for r in a.rows] == [
         ("embed", Embedding(50, 8), False), ("head", Linear(8, 50, bias=False), True)]
     assert a.totals.params == 50 * 8 and a.totals.macs == 6 * 8 * 50
+
+
+def test_without_the_onnx_package_the_error_says_what_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = save(tmp_path, [helper.make_node("Relu", ["x"], ["y"])], {"x": [1, 4]}, "y")
+    monkeypatch.setitem(sys.modules, "onnx", None)
+    with pytest.raises(AnalysisError, match=r"pip install 'convcost\[onnx\]'"):
+        run(path)
