@@ -55,6 +55,9 @@ MODELS: dict[str, tuple[Callable[[], nn.Module], tuple[int, ...], str | None]] =
                            "MobileNet_V3_Large_Weights"),
     "resnet18": (torchvision.models.resnet18, SHAPE, "ResNet18_Weights"),
     "efficientnet_b0": (torchvision.models.efficientnet_b0, SHAPE, "EfficientNet_B0_Weights"),
+    "mobilenet_v2": (torchvision.models.mobilenet_v2, SHAPE, "MobileNet_V2_Weights"),
+    "shufflenet_v2_x1_0": (torchvision.models.shufflenet_v2_x1_0, SHAPE,
+                           "ShuffleNet_V2_X1_0_Weights"),
     "lstm": (SmallLSTM, (1, 10, 16), None),
 }
 
@@ -106,7 +109,7 @@ def per_layer(a: Analysis) -> list[tuple[str, tuple[Any, ...], int, int]]:
 
 
 @pytest.mark.parametrize("name", ["mobilenet_v1", "mobilenet_v3_large", "resnet18",
-                                  "efficientnet_b0", "lstm"])
+                                  "efficientnet_b0", "shufflenet_v2_x1_0", "lstm"])
 def test_same_records_as_the_torch_front_end(exported: Any, name: str) -> None:
     ours, theirs = both(exported, name)
     assert per_layer(ours) == per_layer(theirs)
@@ -116,7 +119,8 @@ def test_same_records_as_the_torch_front_end(exported: Any, name: str) -> None:
     assert not ours.lower_bound
 
 
-@pytest.mark.parametrize("name", ["mobilenet_v3_large", "resnet18", "efficientnet_b0"])
+@pytest.mark.parametrize("name", ["mobilenet_v3_large", "resnet18", "efficientnet_b0",
+                                  "mobilenet_v2", "shufflenet_v2_x1_0"])
 def test_totals_are_torchvision_published_numbers(exported: Any, name: str) -> None:
     path, _ = exported(name)
     ours = analyze_onnx_file(path)[0]
@@ -291,3 +295,13 @@ def test_diff_of_kept_and_folded_exports(exported: Any) -> None:
     removed = [x for x in doc["layers"] if x["change"] == "removed"]
     assert len(removed) == 27 and {x["kind"] for x in removed} == {"bn"}
     assert all(x["macs"]["delta"] == 0 for x in doc["layers"])
+
+
+def test_relu6_exported_as_clip(exported: Any) -> None:
+    """MobileNetV2's ReLU6 is Clip(0, 6) in ONNX: one relu6 row, as in torch."""
+    ours, theirs = both(exported, "mobilenet_v2")
+    relu6 = [r.name for r in ours.rows if r.record.op.kind == "activation"
+             and str(r.record.op.function) == "relu6"]  # type: ignore[attr-defined]
+    assert len(relu6) == 35 and relu6[0] == "features.0.2"
+    assert relu6 == [r.name for r in theirs.rows if r.record.op.kind == "activation"
+                     and str(r.record.op.function) == "relu6"]  # type: ignore[attr-defined]
