@@ -305,3 +305,19 @@ def test_relu6_exported_as_clip(exported: Any) -> None:
     assert len(relu6) == 35 and relu6[0] == "features.0.2"
     assert relu6 == [r.name for r in theirs.rows if r.record.op.kind == "activation"
                      and str(r.record.op.function) == "relu6"]  # type: ignore[attr-defined]
+
+
+def test_budget_file_with_an_onnx_model(exported: Any, tmp_path: Path) -> None:
+    import shutil
+
+    path, _ = exported("resnet18")
+    shutil.copy(path, tmp_path / "resnet18.onnx")
+    budget = tmp_path / "budgets.yaml"
+    budget.write_text("version: 1\nchecks:\n  - name: resnet\n    model: resnet18.onnx\n"
+                      "    max: {macs: 1.9G, params: 12M}\n")
+    ok = CliRunner().invoke(app, ["check", str(budget)])
+    assert ok.exit_code == 0, ok.output
+    budget.write_text("version: 1\nchecks:\n  - name: resnet\n    model: resnet18.onnx\n"
+                      "    input: [1, 3, 224, 224]\n    max: {macs: 1.5G}\n")
+    over = CliRunner().invoke(app, ["check", str(budget)])
+    assert over.exit_code == 1, over.output

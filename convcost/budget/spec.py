@@ -343,7 +343,8 @@ def _file_part(source: str) -> str:
 
 def _looks_like_path(model: str) -> bool:
     target = _split(model)[0].lower()
-    return target.endswith((*YAML_SUFFIXES, *TORCH_FILE_SUFFIXES, ".py")) or "/" in target
+    return target.endswith((*YAML_SUFFIXES, *TORCH_FILE_SUFFIXES, ".py", ".onnx")) or \
+        "/" in target
 
 
 def load_budget(path: str) -> Budget:

@@ -1,6 +1,6 @@
 """Read an ONNX file safely, fix its dynamic input sizes and infer every tensor's shape.
 
-Loading parses the protobuf only (``onnx.load`` with external data left on disk): nothing in
+Loading parses the protobuf from the file's bytes (external data left on disk): nothing in
 the file is executed, and weights are never read into memory, only their shapes. External data
 files are checked to exist and to be long enough. Never imports torch.
 
@@ -17,14 +17,11 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from convcost.errors import AnalysisError, Context, InputError
 from convcost.frontends.onnx_fold import MAX_ELEMENTS, constants, with_folded_inputs
 from convcost.frontends.torch_source import InputSpec
-
-if TYPE_CHECKING:
-    import onnx
 
 ONNX_SUFFIXES = (".onnx",)
 MIN_OPSET = 7
@@ -283,7 +280,3 @@ def _shapes(model: Any) -> dict[str, Shape]:
     for t in g.initializer:
         shapes[t.name] = tuple(int(d) for d in t.dims)
     return shapes
-
-
-def numel_of(tensor: onnx.TensorProto) -> int:
-    return math.prod(int(d) for d in tensor.dims)
