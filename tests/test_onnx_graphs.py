@@ -507,3 +507,21 @@ def test_without_the_onnx_package_the_error_says_what_to_install(
     monkeypatch.setitem(sys.modules, "onnx", None)
     with pytest.raises(AnalysisError, match=r"pip install 'convcost\[onnx\]'"):
         run(path)
+
+
+def test_data_flow_is_the_graph_s(tmp_path: Path) -> None:
+    """Every record says which record produced each input, through the nodes that left none
+    (a Flatten here); -1 for a model input or a constant."""
+    nodes = [
+        helper.make_node("Conv", ["x", "w1"], ["a"], name="c1", pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["a"], ["r"], name="act"),
+        helper.make_node("Conv", ["r", "w2"], ["b"], name="c2", pads=[1, 1, 1, 1]),
+        helper.make_node("Add", ["b", "a"], ["s"], name="join"),
+        helper.make_node("Flatten", ["s"], ["f"]),
+        helper.make_node("Gemm", ["f", "w3", "b3"], ["y"], name="fc", transB=1),
+    ]
+    inits = [weight("w1", 4, 3, 3, 3), weight("w2", 4, 4, 3, 3), weight("w3", 10, 4 * 16),
+             weight("b3", 10), weight("unused_emb", 5, 4)]
+    records = analyze_onnx_file(save(tmp_path, nodes, {"x": [1, 3, 4, 4]}, "y", inits))[2].records
+    assert [(r.name, r.sources) for r in records] == [
+        ("c1", (-1,)), ("act", (0,)), ("c2", (1,)), ("join", (2, 0)), ("fc", (3,))]

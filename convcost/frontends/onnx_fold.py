@@ -79,7 +79,8 @@ def _ops() -> dict[str, Callable[..., Any]]:
         "Gather": lambda a, x, i: np.take(x, i, axis=int(a.get("axis", 0))),
         "Equal": lambda a, x, y: np.equal(x, y), "Where": lambda a, c, x, y: np.where(c, x, y),
         "Add": lambda a, x, y: x + y, "Sub": lambda a, x, y: x - y,
-        "Mul": lambda a, x, y: x * y,
+        "Mul": lambda a, x, y: x * y, "Mod": lambda a, x, y: np.fmod(x, y)
+        if a.get("fmod", 0) else np.mod(x, y),
         "Div": lambda a, x, y: x // y if x.dtype.kind in "iu" else x / y,
         "ConstantOfShape": lambda a, s: np.full([int(d) for d in s], _fill(a.get("value")))
         if _numel(s) <= MAX_ELEMENTS else None,

@@ -114,6 +114,7 @@ def _matmul(w: Walker, node: Any) -> None:
     xs, bs = w.shape(x, node), w.shape(b, node)
     if w.param(b) and len(bs) == 2 and len(xs) >= 1:
         bias = None
+        folded: Any = None
         user = w.single_use(node.output[0])
         if user is not None and user.op_type == "Add":
             other = [i for i in user.input if w.resolve(i) != w.resolve(node.output[0])]
@@ -122,8 +123,11 @@ def _matmul(w: Walker, node: Any) -> None:
                     math.prod(w.shape(other[0], user)) == bs[1]:
                 bias = other[0]
                 w.done.add(id(user))
+                folded = user
                 w.ignored["Add (linear bias)"] = w.ignored.get("Add (linear bias)", 0) + 1
         _linear_from(w, node, xs, bs[0], bs[1], b, bias)
+        if folded is not None:
+            w.pending[-1].outputs = (folded.output[0],)
         return
     if len(xs) < 2 or len(bs) < 2:
         raise Unsupported

@@ -47,6 +47,8 @@ class _Pending:
     extra: tuple[str, ...] = ()
     also: tuple[str, ...] = ()
     """Initializers the record's parameters come from, when ``weight`` is a part of one."""
+    outputs: tuple[str, ...] = ()
+    """Values it produces besides its node's outputs (a linear layer's bias Add folded in)."""
 
 
 @dataclass
@@ -176,8 +178,9 @@ class Walker:
             if node.domain not in ("", "ai.onnx"):
                 self.uncount(node)
                 continue
-            if node.op_type not in FREE and node.output and \
-                    all(o in self.g.constants for o in node.output if o):
+            if node.op_type not in FREE and node.output and (
+                    all(o in self.g.constants for o in node.output if o)
+                    or all(i in self.g.constants for i in node.input if i)):
                 # computed from constants and shapes alone (the shape arithmetic of
                 # x.chunk(2, dim=1)): folded before inference, it costs nothing
                 key = f"{node.op_type} (constant)"
@@ -213,17 +216,19 @@ class Walker:
             items.append((module_of(p.node), owner, p.label,
                           p.node.name or f"{p.node.op_type.lower()}_{len(items)}"))
         paths = assign_paths(items)
+        flow = self.flow()
         counted: set[str] = set()
         records: list[LayerRecord] = []
         node_paths: dict[str, str] = {}
-        for p, path in zip(self.pending, paths, strict=True):
+        for i, (p, path) in enumerate(zip(self.pending, paths, strict=True)):
             tied = p.weight is not None and p.weight in counted
             if p.weight:
                 counted.add(p.weight)
             bias_tied = all(e in counted for e in p.extra) if p.extra else tied
             counted.update(p.extra)
             counted.update(p.also)
-            records.append(LayerRecord(path, p.op, p.inputs, tied=tied, bias_tied=bias_tied))
+            records.append(LayerRecord(path, p.op, p.inputs, tied=tied, bias_tied=bias_tied,
+                                       sources=flow[i] if flow else None))
             node_paths.setdefault(p.node.name, ".".join(path))
         stored = {id(t) for t in self.g.initializers.values()}
         for name, t in self.tensors.items():
@@ -234,13 +239,50 @@ class Walker:
             size = math.prod(int(d) for d in t.dims)
             users = self.consumers.get(name, [])
             if size > 1 and any(_data_slot(u, name) for u in users):
-                records.append(LayerRecord(tuple(name.split(".")), FreeParameter(size), ()))
+                records.append(LayerRecord(tuple(name.split(".")), FreeParameter(size), (),
+                                           sources=() if flow is not None else None))
                 counted.add(name)
         unique = sum(math.prod(int(d) for d in self.tensors[n].dims) for n in counted
                      if n in self.tensors)
         uncounted = [Uncounted(op=k, count=c, modules=tuple(m))
                      for k, (c, m) in self.uncounted.items()]
         return OnnxWalk(records, uncounted, dict(self.ignored), node_paths, unique)
+
+
+    def flow(self) -> list[tuple[int, ...]] | None:
+        """For each record, the record that produced each of its inputs (-1: a model input or
+        a constant), followed through the nodes that left no record (views, copies, folded
+        patterns); None when a record's inputs cannot be matched to values."""
+        made: dict[str, int] = {}
+        for i, p in enumerate(self.pending):
+            for out in (*p.node.output, *p.outputs):
+                if out:
+                    made.setdefault(out, i)
+
+        def source(name: str, before: int) -> int:
+            for _ in range(10_000):
+                name = self.resolve(name)
+                if name in made and made[name] < before:
+                    return made[name]
+                node = self.producers.get(name)
+                if node is None or not node.input or self.param(name):
+                    return -1
+                name = node.input[0]
+            return -1
+
+        out = []
+        for i, p in enumerate(self.pending):
+            names = [n for n in p.node.input if n and not self._scalar(n)]
+            if len(names) < len(p.inputs):
+                names = [n for n in p.node.input if n]
+            if len(names) < len(p.inputs):
+                return None
+            out.append(tuple(source(n, i) for n in names[: len(p.inputs)]))
+        return out
+
+    def _scalar(self, name: str) -> bool:
+        shape = self.g.shapes.get(self.resolve(name))
+        return self.param(name) and shape is not None and math.prod(shape) == 1
 
 
 _SHAPE_SLOTS = {"Reshape": 1, "Resize": 1, "Upsample": 1, "Expand": 1, "Tile": 1, "Pad": 1,
