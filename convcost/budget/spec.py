@@ -20,6 +20,7 @@ from convcost.budget.units import Amount, Metric, UnitError, parse_amount, parse
 from convcost.errors import Context, InputError
 from convcost.frontends.source_kind import (
     YAML_SUFFIXES,
+    is_onnx,
     is_yaml,
     looks_like_path,
     split_target,
@@ -224,7 +225,7 @@ class _Reader:
                 raise self.error(m.key_pos["input"], f"{key}.input", "a YAML description "
                                  "carries its own input shape; remove 'input'")
             inputs = self.inputs(items["input"], f"{key}.input")
-        elif not yaml_source:
+        elif not yaml_source and not is_onnx(source):
             raise self.error(model_node.pos, f"{key}.input", "a torch source needs an input "
                              "shape: add 'input: [1, 3, 224, 224]'")
         kwargs = None
@@ -363,7 +364,7 @@ def inline_budget(source: str, maxima: Sequence[str], increases: Sequence[str], 
     yaml_source = is_yaml(source)
     if yaml_source and inputs:
         raise InputError("a YAML description carries its own input shape", Context(flag="--input"))
-    if not yaml_source and not inputs:
+    if not yaml_source and not inputs and not is_onnx(source):
         raise InputError("a torch source needs --input, e.g. --input 1,3,224,224",
                          Context(flag="--input"))
     if yaml_source and not Path(source).is_file():

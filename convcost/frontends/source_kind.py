@@ -16,6 +16,8 @@ EXPORT_SUFFIXES = (".pt2",)
 """A torch.export archive."""
 TORCH_FILE_SUFFIXES = (*TORCHSCRIPT_SUFFIXES, *EXPORT_SUFFIXES)
 """Every saved torch model."""
+ONNX_SUFFIXES = (".onnx",)
+"""An ONNX graph."""
 PYTHON_SUFFIXES = (".py",)
 """A Python file holding a model class or factory (``file.py:Name``)."""
 
@@ -37,9 +39,14 @@ def is_yaml(source: object) -> bool:
     return isinstance(source, str | Path) and str(source).lower().endswith(YAML_SUFFIXES)
 
 
+def is_onnx(source: object) -> bool:
+    """``source`` is an ONNX file (by its suffix)."""
+    return isinstance(source, str | Path) and str(source).lower().endswith(ONNX_SUFFIXES)
+
+
 def looks_like_path(source: str) -> bool:
     """The target of ``source`` is a file path (a known suffix or a folder in it), not a
     dotted module name."""
     target = split_target(source)[0].lower()
-    suffixes = (*YAML_SUFFIXES, *TORCH_FILE_SUFFIXES, *PYTHON_SUFFIXES)
+    suffixes = (*YAML_SUFFIXES, *TORCH_FILE_SUFFIXES, *ONNX_SUFFIXES, *PYTHON_SUFFIXES)
     return target.endswith(suffixes) or "/" in target
