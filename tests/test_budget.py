@@ -11,13 +11,12 @@ from convcost.budget.baseline import baseline_text, parse_baseline
 from convcost.budget.check import (
     BaselineState,
     CheckStatus,
-    FailOn,
     LimitKind,
     Outcome,
-    Policy,
     evaluate,
 )
 from convcost.budget.measure import Measured, in_scope, measure
+from convcost.budget.policy import FailOn, Policy
 from convcost.budget.spec import Budget, load_budget
 from convcost.budget.units import Form, Metric, UnitError, parse_amount, suggest
 from convcost.core.convention import CONVENTION

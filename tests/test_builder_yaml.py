@@ -10,6 +10,7 @@ from convcost.frontends.yaml_records import analyze_spec, records_from_spec
 from convcost.frontends.yaml_spec import ModelSpec, load_spec, parse_spec
 
 torch = pytest.importorskip("torch")
+from torch import Tensor, nn  # noqa: E402
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
 from convcost.build.network import build_module  # noqa: E402
@@ -17,11 +18,11 @@ from convcost.build.network import build_module  # noqa: E402
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 
 
-def leaf_names(module: torch.nn.Module) -> list[str]:
+def leaf_names(module: nn.Module) -> list[str]:
     return [n for n, m in module.named_modules() if n and not list(m.children())]
 
 
-def run(spec: ModelSpec, batch: int = 2) -> tuple[torch.Tensor, FlopCounterMode]:
+def run(spec: ModelSpec, batch: int = 2) -> tuple[Tensor, FlopCounterMode]:
     module = build_module(spec).eval()
     counter = FlopCounterMode(display=False)
     with torch.no_grad(), counter:

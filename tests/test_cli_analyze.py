@@ -27,7 +27,7 @@ def run(*args: str) -> tuple[int, str, str]:
 def analyze_json(*args: str) -> dict:  # type: ignore[type-arg]
     code, out, err = run("analyze", *args, "--format", "json")
     assert code == 0, err
-    return json.loads(out)  # type: ignore[no-any-return]
+    return json.loads(out)
 
 
 @pytest.fixture(scope="module")

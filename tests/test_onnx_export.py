@@ -153,9 +153,9 @@ def test_folded_export_keeps_every_conv_macs(exported: Any, name: str) -> None:
     # each batch-norm's scale and shift become the bias of the conv before it
     bn_channels = sum(r.record.op.num_features for r in kept.rows  # type: ignore[attr-defined]
                       if r.record.op.kind == "batch_norm")
-    new_bias = sum(r.record.op.out_channels for r in folded.rows  # type: ignore[attr-defined]
+    new_bias = sum(r.record.op.out_channels for r in folded.rows
                    if isinstance(r.record.op, Conv) and r.record.op.bias) - sum(
-        r.record.op.out_channels for r in kept.rows  # type: ignore[attr-defined]
+        r.record.op.out_channels for r in kept.rows
         if isinstance(r.record.op, Conv) and r.record.op.bias)
     assert new_bias == bn_channels
     assert folded.totals.params == kept.totals.params - 2 * bn_channels + bn_channels

@@ -125,7 +125,9 @@ def test_notebook_shows_the_report_once(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setattr(rich.console, "_is_jupyter", lambda: True)  # as inside Jupyter
     monkeypatch.setattr(rich.jupyter, "display", lambda *a, **k: displayed.append(a))
     report = convcost.analyze(MOBILENET)
-    data, _ = InteractiveShell.instance().display_formatter.format(report)
+    formatter = InteractiveShell.instance().display_formatter
+    assert formatter is not None
+    data, _ = formatter.format(report)  # type: ignore[no-untyped-call, unused-ignore]
     assert displayed == []  # rendering the HTML displays nothing by itself
     assert set(data) == {"text/plain", "text/html"}
     assert "<table" in data["text/html"] and "<pre" not in data["text/html"]

@@ -190,7 +190,7 @@ def test_nearest_upsampling_decomposed_leaves_no_index_arithmetic() -> None:
     result = walk(program.module(), [(1, 3, 8, 8)])
     assert not result.uncounted
     ups = [r for r in result.records if isinstance(r.op, Upsample)]
-    assert len(ups) == 1 and ups[0].op.size == (12, 12)
+    assert len(ups) == 1 and isinstance(ups[0].op, Upsample) and ups[0].op.size == (12, 12)
     assert not [r for r in result.records if isinstance(r.op, Elementwise)]
 
 
