@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from convcost.core.analysis import Analysis, Variant
-from convcost.core.cost import FLOPS_PER_MAC
 from convcost.core.dtypes import DType
+from convcost.core.sweep import SweepPoint
 from convcost.errors import Context, InputError, UncountedOpsError
 from convcost.frontends.source_kind import is_onnx, is_yaml
 from convcost.reference.counts import Tool
@@ -146,19 +146,6 @@ def _torch(source: Any, opts: Options) -> ModelReport:
                        source if isinstance(source, str) else type(source).__name__)
 
 
-@dataclass(frozen=True)
-class SweepPoint:
-    width_mult: float
-    resolution: int
-    macs: int
-    params: int
-    weights: int
-
-    @property
-    def flops(self) -> int:
-        return FLOPS_PER_MAC * self.macs
-
-
 def sweep(
     path: str,
     width_mults: Sequence[float],
@@ -168,20 +155,7 @@ def sweep(
     on_point: Any = None,
 ) -> list[SweepPoint]:
     """MobileNet's width × resolution grid for a YAML description (the paper's Tables 6, 7)."""
-    from convcost.core.analysis import Totals, cost_records
-    from convcost.frontends.yaml_records import records_from_spec
-    from convcost.frontends.yaml_spec import load_spec
+    from convcost.pipeline.sweep import sweep_grid
 
-    if not is_yaml(path):
-        raise InputError("sweep takes a YAML model description (.yaml)", Context(file=str(path)))
-    points = []
-    for alpha in width_mults:
-        for res in resolutions:
-            spec = load_spec(path, width_mult=alpha, resolution=res)
-            records = records_from_spec(spec, batch=batch)
-            # only totals are needed: skip the variants and alternatives of a full analysis
-            t = Totals.of(cost_records(records, spec.dtype))
-            points.append(SweepPoint(alpha, res, t.macs, t.params, t.weights))
-            if on_point is not None:
-                on_point()
-    return points
+    return list(sweep_grid(path, width_mults, resolutions, batch=batch,
+                           on_point=on_point).points)

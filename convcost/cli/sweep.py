@@ -51,21 +51,20 @@ def sweep(
     fmt: Format = typer.Option(Format.TABLE, "--format", "-f", help="Output format."),
 ) -> None:
     """MACs and params over a width-multiplier × resolution grid (the paper's Tables 6, 7)."""
-    from convcost.api import sweep as run_sweep
-    from convcost.frontends.yaml_spec import load_spec
+    from convcost.pipeline.sweep import check_sweepable, sweep_grid
     from convcost.report import sweep as report
 
+    check_sweepable(source)
     parse.positive("--batch", batch)
     alphas = _floats("--width-mult", width_mult)
-    spec = load_spec(source)
-    resolutions = (_ints("--resolution", resolution) if resolution is not None
-                   else [spec.input_shape[-1]])
-    total = len(alphas) * len(resolutions)
+    resolutions = _ints("--resolution", resolution) if resolution is not None else None
+    total = len(alphas) * (len(resolutions) if resolutions is not None else 1)
     with console.progress("Sweeping", total) as advance:
-        points = run_sweep(source, alphas, resolutions, batch=batch, on_point=advance)
+        grid = sweep_grid(source, alphas, resolutions, batch=batch, on_point=advance)
+    name, points = grid.name, list(grid.points)
     console.emit(fmt, console.Output(
-        data=lambda: report.to_dict(spec.name, points),
+        data=lambda: report.to_dict(name, points),
         csv=lambda: report.to_csv_text(points),
-        markdown=lambda: report.to_markdown_text(spec.name, points),
-        table=lambda: report.to_table(spec.name, points),
+        markdown=lambda: report.to_markdown_text(name, points),
+        table=lambda: report.to_table(name, points),
     ))

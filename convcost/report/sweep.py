@@ -9,8 +9,8 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from convcost.api import SweepPoint
 from convcost.core.convention import CONVENTION
+from convcost.core.sweep import SweepPoint
 from convcost.report.formats import SCHEMA_VERSION, to_csv, to_markdown
 
 

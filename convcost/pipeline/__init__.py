@@ -1,0 +1,1 @@
+"""The one place that runs costing, variants, references and the report for every source."""
