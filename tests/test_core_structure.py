@@ -111,3 +111,16 @@ def test_the_torch_module_registry_refuses_a_second_builder() -> None:
         builds(Conv)(lambda op, rank: layer_for(op, rank))
     with pytest.raises(TypeError, match="no torch layer for Nms"):
         layer_for(Nms())
+
+
+def test_cli_commands_are_plain_functions_registered_once() -> None:
+    code = (
+        "import sys\n"
+        "from convcost.cli import analyze, check, compare, diff, sweep\n"
+        "assert 'convcost.cli.app' not in sys.modules, 'a command module imports the app'\n"
+        "from convcost.cli.app import app\n"
+        "names = sorted(c.name or c.callback.__name__ for c in app.registered_commands)\n"
+        "assert names == ['analyze', 'check', 'compare', 'diff', 'sweep'], names\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr

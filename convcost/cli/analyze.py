@@ -10,7 +10,6 @@ from typing import Any
 import typer
 
 from convcost.cli import console, parse
-from convcost.cli.app import app
 from convcost.core.analysis import Variant
 from convcost.errors import Context, InputError
 from convcost.reference.counts import Tool
@@ -68,7 +67,6 @@ def parse_as(text: str | None) -> Variant:
                      Context(flag="--as"))
 
 
-@app.command(epilog=EXAMPLE)
 def analyze(
     source: str = typer.Argument(
         ..., metavar="SOURCE",

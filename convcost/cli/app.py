@@ -18,7 +18,7 @@ except ImportError:  # pragma: no cover - older typer on top of click
     from click import exceptions as cx  # type: ignore[no-redef,import-not-found,unused-ignore]
 
 from convcost import __version__
-from convcost.cli import safety
+from convcost.cli import analyze, check, compare, diff, safety, sweep
 from convcost.cli.safety import SafeStream, clean_text
 from convcost.errors import AnalysisError, ConvcostError, Interrupted, first_line
 
@@ -168,8 +168,13 @@ def _root(
     """convcost: what a convolutional network costs."""
 
 
-from convcost.cli import analyze as _analyze  # noqa: E402,F401
-from convcost.cli import check as _check  # noqa: E402,F401
-from convcost.cli import compare as _compare  # noqa: E402,F401  (registers the command)
-from convcost.cli import diff as _diff  # noqa: E402,F401
-from convcost.cli import sweep as _sweep  # noqa: E402,F401
+# The commands are plain functions in their own modules (which never import this one);
+# registering them here, once, is the whole wiring.
+for _command, _example in (
+    (analyze.analyze, analyze.EXAMPLE),
+    (check.check, check.EXAMPLE),
+    (compare.compare, compare.EXAMPLE),
+    (diff.diff, diff.EXAMPLE),
+    (sweep.sweep, sweep.EXAMPLE),
+):
+    app.command(epilog=_example)(_command)

@@ -12,7 +12,6 @@ import typer
 from convcost._compat import StrEnum
 from convcost.budget.policy import CheckFormat, FailOn, Policy
 from convcost.cli import console
-from convcost.cli.app import app
 from convcost.errors import Context, ConvcostError, InputError
 
 EXAMPLE = """[b]Examples[/b]
@@ -42,7 +41,6 @@ def _write(path: Path, text: str, flag: str) -> None:
     console.write_file(path, text, flag)
 
 
-@app.command(epilog=EXAMPLE)
 def check(
     target: str = typer.Argument(
         ..., metavar="BUDGETS|MODEL",

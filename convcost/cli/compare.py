@@ -5,7 +5,6 @@ from __future__ import annotations
 import typer
 
 from convcost.cli import console, parse
-from convcost.cli.app import app
 from convcost.core.ops import Conv
 from convcost.core.rewrite import compare as compare_conv
 from convcost.errors import AnalysisError, Context, ConvcostError, InputError, ReferenceSkipped
@@ -19,7 +18,6 @@ EXAMPLE = """[b]Examples[/b]
 """
 
 
-@app.command(epilog=EXAMPLE)
 def compare(
     kernel: int = typer.Option(3, "--kernel", "-k", help="Kernel size D_K."),
     in_channels: int = typer.Option(..., "--in", help="Input channels M."),

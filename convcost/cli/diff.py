@@ -19,7 +19,6 @@ import typer
 
 from convcost.budget.layer_diff import LayerCost
 from convcost.cli import console
-from convcost.cli.app import app
 from convcost.errors import Context, InputError
 from convcost.frontends.source_kind import split_target
 from convcost.report.formats import Format
@@ -211,7 +210,6 @@ def load_side(text: str, opts: Any, *, rev: str | None = None, check: str | None
 # ---------------------------------------------------------------- the command
 
 
-@app.command(epilog=EXAMPLE)
 def diff(
     a: str = typer.Argument(..., metavar="A",
                             help="The model before: a source (YAML, torch, ...) or a baseline."),

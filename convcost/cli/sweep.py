@@ -5,7 +5,6 @@ from __future__ import annotations
 import typer
 
 from convcost.cli import console, parse
-from convcost.cli.app import app
 from convcost.errors import Context, InputError
 from convcost.report.formats import Format
 
@@ -39,7 +38,6 @@ def _ints(flag: str, text: str) -> list[int]:
     return out
 
 
-@app.command(epilog=EXAMPLE)
 def sweep(
     source: str = typer.Argument(..., metavar="MODEL.yaml", help="A YAML model description."),
     width_mult: str = typer.Option("1", "--width-mult", "-a",
