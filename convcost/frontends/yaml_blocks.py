@@ -29,23 +29,22 @@ from convcost.core.ops import (
 )
 from convcost.core.registry import cost_of
 from convcost.errors import ConvcostError
-from convcost.frontends.yaml_nodes import YSeq
-from convcost.frontends.yaml_spec import (
-    _ACTS,
+from convcost.frontends.yaml_compile import CompilerBase, Opts
+from convcost.frontends.yaml_format import (
+    ACTIVATION_WORDS,
     MAX_SIZE,
     GroupNode,
     LayerNode,
     ParallelNode,
     SpecNode,
-    _Compiler,
-    _Opts,
     make_divisible,
 )
+from convcost.frontends.yaml_nodes import YSeq
 
 _GATES = ("sigmoid", "hardsigmoid", "tanh", "relu6", "identity")
 
 
-def squeeze_width(c: _Compiler, o: _Opts, in_ch: int) -> int:
+def squeeze_width(c: CompilerBase, o: Opts, in_ch: int) -> int:
     """The squeeze channels: ``squeeze`` (a count), ``reduce`` (in // r, at least 1) or
     ``ratio`` (in × ratio, default 0.25); rounded to a multiple of ``divisor`` as torchvision's
     ``_make_divisible`` when one is given."""
@@ -73,11 +72,11 @@ def squeeze_width(c: _Compiler, o: _Opts, in_ch: int) -> int:
     return make_divisible(width, divisor) if divisor > 1 else width
 
 
-def squeeze_excite(c: _Compiler, o: _Opts, name: str, shape: Shape) -> tuple[SpecNode, Shape]:
+def squeeze_excite(c: CompilerBase, o: Opts, name: str, shape: Shape) -> tuple[SpecNode, Shape]:
     dims = c.spatial(o, shape)
     in_ch = shape[0]
     width = squeeze_width(c, o, in_ch)
-    act = c.word(o, "activation", _ACTS, "relu")
+    act = c.word(o, "activation", ACTIVATION_WORDS, "relu")
     gate = c.word(o, "gate", _GATES, "sigmoid")
     bias = c.boolean(o, "bias", True)
     nodes: list[SpecNode] = []
@@ -109,7 +108,7 @@ def squeeze_excite(c: _Compiler, o: _Opts, name: str, shape: Shape) -> tuple[Spe
     return ParallelNode(name, branches, join, (), c.ctx(o.pos, o.key, name)), out
 
 
-def channel_shuffle(c: _Compiler, o: _Opts, name: str, shape: Shape) -> tuple[SpecNode, Shape]:
+def channel_shuffle(c: CompilerBase, o: Opts, name: str, shape: Shape) -> tuple[SpecNode, Shape]:
     if not o.has("groups"):
         raise c.err(o.pos, o.key, "channel_shuffle needs 'groups'")
     groups = c.integer(o.values["groups"], o.sub("groups"), "groups", in_ch=shape[0])
@@ -117,7 +116,7 @@ def channel_shuffle(c: _Compiler, o: _Opts, name: str, shape: Shape) -> tuple[Sp
                   o.sub("groups"))
 
 
-def upsample(c: _Compiler, o: _Opts, name: str, shape: Shape) -> tuple[SpecNode, Shape]:
+def upsample(c: CompilerBase, o: Opts, name: str, shape: Shape) -> tuple[SpecNode, Shape]:
     dims = c.spatial(o, shape)
     mode = c.word(o, "mode", UPSAMPLE_MODES, "nearest")
     if o.has("scale") == o.has("size"):
