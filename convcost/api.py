@@ -25,10 +25,13 @@ from convcost.report.analysis import ModelReport, lines_of
 class Options:
     inputs: tuple[Any, ...] = ()
     """torch inputs as ``InputSpec`` (shape with batch, dtype); YAML carries its own."""
-    dtype: DType = DType.FLOAT32
-    batch: int = 1
-    width_mult: float = 1.0
+    dtype: DType | None = None
+    """Element type of memory traffic; None: the source's own (YAML ``dtype:``, the model's
+    parameters), else float32."""
+    batch: int | None = None
+    width_mult: float | None = None
     resolution: int | None = None
+    """YAML only (None: not given); a torch or ONNX source refuses them."""
     rewrite_as: Variant = Variant.AS_WRITTEN
     reference: tuple[Tool, ...] = ()
     kwargs: dict[str, Any] | None = None
@@ -43,9 +46,9 @@ def analyze(
     *,
     input_shape: Sequence[int] | None = None,
     input_shapes: Sequence[Sequence[int]] | Mapping[str, Sequence[int]] | None = None,
-    dtype: DType | str = DType.FLOAT32,
-    batch: int = 1,
-    width_mult: float = 1.0,
+    dtype: DType | str | None = None,
+    batch: int | None = None,
+    width_mult: float | None = None,
     resolution: int | None = None,
     rewrite_as: Variant | str = Variant.AS_WRITTEN,
     reference: Sequence[Tool | str] = (),
@@ -69,6 +72,11 @@ def analyze(
 
 
 def run(source: Any, opts: Options) -> ModelReport:
+    from convcost.pipeline.applicable import Given, refuse_inapplicable
+
+    refuse_inapplicable(source, Given(
+        inputs=bool(opts.inputs), kwargs=bool(opts.kwargs), width_mult=opts.width_mult,
+        resolution=opts.resolution, batch=opts.batch))
     if Tool.ONNX_TOOL in opts.reference and not is_onnx(source):
         raise InputError("onnx-tool counts ONNX files only; use fvcore or torch here",
                          Context(flag="--reference"))
@@ -102,13 +110,12 @@ def _yaml(path: str, opts: Options) -> ModelReport:
     from convcost.frontends.yaml_spec import load_spec
     from convcost.reference.model import estimate_bytes, memory_reason, skip_reason
 
-    if opts.batch < 1:
-        raise InputError(f"must be a positive integer, got {opts.batch}", Context(flag="--batch"))
-    spec = load_spec(path, width_mult=opts.width_mult, resolution=opts.resolution)
-    analysis = analyze_spec(
-        spec, batch=opts.batch, rewrite_as=opts.rewrite_as,
-        dtype=opts.dtype if opts.dtype is not DType.FLOAT32 else None,
-    )
+    batch = 1 if opts.batch is None else opts.batch
+    if batch < 1:
+        raise InputError(f"must be a positive integer, got {batch}", Context(flag="--batch"))
+    spec = load_spec(path, width_mult=1.0 if opts.width_mult is None else opts.width_mult,
+                     resolution=opts.resolution)
+    analysis = analyze_spec(spec, batch=batch, rewrite_as=opts.rewrite_as, dtype=opts.dtype)
     _check_strict(analysis, opts)
     notes: list[str] = []
     reference = {}
@@ -129,7 +136,7 @@ def _yaml_reference(spec: Any, analysis: Analysis, opts: Options) -> dict[str, A
     from convcost.reference.model import agreement_for, count_module
 
     module = build_module(spec).eval()
-    x = torch.zeros((opts.batch, *spec.input_shape))
+    x = torch.zeros((opts.batch or 1, *spec.input_shape))
     names = _names_macs(analysis, opts.depth)
     return {
         str(tool): agreement_for(tool, count_module(tool, module, (x,)), analysis, names)

@@ -52,7 +52,8 @@ def checked_options(*, input_shape: Any, input_shapes: Any, dtype: Any, batch: A
     from convcost.api import Options
     from convcost.frontends.torch_source import as_input_specs
 
-    if isinstance(dtype, DType):
+    elem: DType | None
+    if dtype is None or isinstance(dtype, DType):
         elem = dtype
     elif isinstance(dtype, str):
         elem = DType.parse(dtype)
@@ -63,8 +64,9 @@ def checked_options(*, input_shape: Any, input_shapes: Any, dtype: Any, batch: A
                    f"{reference!r:.40} (a single string)")
     if not isinstance(reference, Sequence):
         raise _bad("reference", f"expected a list of tools, got {type(reference).__name__}")
-    if isinstance(width_mult, bool) or not isinstance(width_mult, int | float) or \
-            not math.isfinite(width_mult) or width_mult <= 0:
+    if width_mult is not None and (isinstance(width_mult, bool) or
+                                   not isinstance(width_mult, int | float) or
+                                   not math.isfinite(width_mult) or width_mult <= 0):
         raise _bad("width_mult", f"expected a positive number, got {width_mult!r:.40}")
     if kwargs is not None and not isinstance(kwargs, dict):
         raise _bad("kwargs", f"expected a dict, got {type(kwargs).__name__}")
@@ -84,8 +86,8 @@ def checked_options(*, input_shape: Any, input_shapes: Any, dtype: Any, batch: A
     return Options(
         inputs=specs,
         dtype=elem,
-        batch=int(_int("batch", batch, minimum=1) or 1),
-        width_mult=float(width_mult),
+        batch=_int("batch", batch, minimum=1, optional=True),
+        width_mult=None if width_mult is None else float(width_mult),
         resolution=_int("resolution", resolution, minimum=1, optional=True),
         rewrite_as=_enum("rewrite_as", rewrite_as, Variant),
         reference=tuple(dict.fromkeys(_enum("reference", t, Tool) for t in reference)),

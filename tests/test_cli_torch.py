@@ -64,11 +64,12 @@ def test_module_factory_with_kwargs() -> None:
 @pytest.mark.parametrize(
     ("args", "code", "needle"),
     [
-        (["tests.models.nothere:x"], 2, "nothere"),
+        (["tests.models.nothere:x", "--input", "1,3,16,16"], 2, "nothere"),
         (["tests/models/nothere.py:X"], 2, "nothere"),
-        (["tests.models.sources:NOT_CALLABLE"], 2, "NOT_CALLABLE"),
-        (["tests.models.sources:not_a_module"], 2, "not_a_module"),
-        (["tests.models.sources:broken"], 3, "width must be a multiple of 8"),
+        (["tests.models.sources:NOT_CALLABLE", "--input", "1,3,16,16"], 2, "NOT_CALLABLE"),
+        (["tests.models.sources:not_a_module", "--input", "1,3,16,16"], 2, "not_a_module"),
+        (["tests.models.sources:broken", "--input", "1,3,16,16"], 3,
+         "width must be a multiple of 8"),
         (["tests.models.sources:small", "--input", "1,5,16,16"], 3, ""),
         (["tests.models.sources:small", "--input", "1,x,16"], 2, "--input"),
         (["tests.models.sources:small", "--kwargs", "{nope"], 2, "--kwargs"),

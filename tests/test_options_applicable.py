@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from convcost.errors import InputError
 from convcost.pipeline.applicable import Given, SourceKind, kind_of, refuse_inapplicable
+
+SMALL = str(Path(__file__).parent / "models" / "sources.py") + ":small"
 
 
 def test_kind_of() -> None:
@@ -22,7 +26,8 @@ def test_kind_of() -> None:
     ("net.py:Net", Given(inputs=True, batch=8), "--batch"),
     ("m.onnx", Given(batch=8), "--batch"),
     ("m.onnx", Given(kwargs=True), "--kwargs"),
-    ("net.py:Net", Given(), "--input"),
+    ("pkg.module:factory", Given(), "--input"),
+    (SMALL, Given(), "--input"),
 ])
 def test_refused_with_the_flag_named(source: str, given: Given, flag: str) -> None:
     with pytest.raises(InputError) as err:
@@ -37,6 +42,7 @@ def test_refused_with_the_flag_named(source: str, given: Given, flag: str) -> No
     ("torchvision:resnet50", Given(), False),
     ("m.onnx", Given(inputs=True), True),
     ("m.onnx", Given(), True),
+    ("nothere.py:Net", Given(), True),  # the loader says the file is missing
 ])
 def test_applicable_options_pass(source: str, given: Given, needs_input: bool) -> None:
     refuse_inapplicable(source, given, needs_input=needs_input)

@@ -85,12 +85,14 @@ def analyze(
         help="Rewrite every dw+pw pair as one conv, or every k×k conv as dw+pw.",
     ),
     depth: int | None = typer.Option(None, "--depth", "-d", help="Collapse rows below depth N."),
-    width_mult: float = typer.Option(1.0, "--width-mult", "-a",
-                                     help="MobileNet width multiplier α (YAML)."),
+    width_mult: float | None = typer.Option(
+        None, "--width-mult", "-a", help="MobileNet width multiplier α (YAML; default 1)."),
     resolution: int | None = typer.Option(None, "--resolution", "-r",
                                           help="Input resolution (YAML)."),
-    batch: int = typer.Option(1, "--batch", help="Batch size (YAML)."),
-    dtype: str = typer.Option("float32", "--dtype", help="Element type for memory traffic."),
+    batch: int | None = typer.Option(None, "--batch", help="Batch size (YAML; default 1)."),
+    dtype: str | None = typer.Option(
+        None, "--dtype", help="Element type for memory traffic (default: the model's own, "
+        "else float32)."),
     fmt: Format = typer.Option(Format.TABLE, "--format", "-f", help="Output format."),
     export: Path | None = typer.Option(
         None, "--export", metavar="FILE.svg|FILE.html", help="Also save the rendered report."
@@ -126,7 +128,8 @@ def analyze(
 
     if depth is not None:
         parse.positive("--depth", depth)
-    parse.positive("--batch", batch)
+    if batch is not None:
+        parse.positive("--batch", batch)
     if resolution is not None:
         parse.positive("--resolution", resolution)
     if export is not None and export.suffix.lower() not in (".svg", ".html", ".htm"):
@@ -134,7 +137,7 @@ def analyze(
     if export is not None:
         console.refuse_overwrite(export, {"model": source.rpartition(":")[0] or source},
                                  "--export")
-    elem = parse.dtype("--dtype", dtype)
+    elem = parse.dtype("--dtype", dtype) if dtype is not None else None
     if top is not None:
         parse.positive("--top", top)
     from convcost.report.top import SortBy

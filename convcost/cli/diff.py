@@ -4,6 +4,7 @@ baseline, or one model at two git revisions."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import importlib
 import os
 import subprocess
@@ -20,7 +21,7 @@ import typer
 from convcost.budget.layer_diff import LayerCost
 from convcost.cli import console
 from convcost.errors import Context, InputError
-from convcost.frontends.source_kind import split_target
+from convcost.frontends.source_kind import is_yaml, split_target
 from convcost.report.formats import Format
 
 EXAMPLE = """[b]Examples[/b]
@@ -185,6 +186,8 @@ def _model_side(source: str, label: str, opts: Any) -> Loaded:
     from convcost.api import run
     from convcost.budget.layer_diff import layer_costs
 
+    if is_yaml(source):  # --input and --kwargs are the other side's
+        opts = dataclasses.replace(opts, inputs=(), kwargs=None)
     analysis = run(source, opts).analysis
     t = analysis.totals
     totals = {"macs": t.macs, "flops": t.flops, "params": t.params, "weights": t.weights,
@@ -255,6 +258,10 @@ def diff(
         except InputError as e:
             raise e.within(flag="--input") from None
     opts = Options(inputs=tuple(specs), kwargs=parse_kwargs(kwargs), reference=())
+    if (specs or opts.kwargs) and all(is_yaml(s) for s in (a, b or a)):
+        raise InputError("both models are YAML descriptions, which carry their own input "
+                         "shapes; remove --input and --kwargs",
+                         Context(flag="--input" if specs else "--kwargs"))
     rev_a = revs[0] if revs else None
     rev_b = revs[1] if len(revs) == 2 else None
     b_text = b if b is not None else a

@@ -68,7 +68,7 @@ def analyze_onnx(source: Any, opts: Any) -> tuple[Analysis, dict[str, Any], list
     """Adapter for ``convcost.api``: (analysis, reference agreements by tool, notes)."""
     from convcost.reference.model import skip_reason
 
-    dtype = opts.dtype if opts.dtype is not DType.FLOAT32 else None
+    dtype = opts.dtype
     analysis, graph, result = analyze_onnx_file(
         str(source), opts.inputs, rewrite_as=Variant(opts.rewrite_as), dtype=dtype)
     notes: list[str] = []

@@ -42,13 +42,15 @@ def analyze_model(
     grad: bool = False,
     device: str = "meta",
     execution: str = "auto",
+    bytes_dtype: DType | None = None,
 ) -> Analysis:
     """Analyse a torch model for inputs of ``input_shape``.
 
     ``model_or_source``: an ``nn.Module`` or a source for
     :func:`~convcost.frontends.torch_source.load_model` (``kwargs`` and ``device`` go there).
     ``input_shape``: ``"1,3,224,224"``, ``"1,128:int64"``, a shape tuple, or several shapes;
-    ``dtype`` is the default element type of inputs that do not name one.
+    ``dtype`` is the default element type of inputs that do not name one; ``bytes_dtype`` the
+    element type memory traffic is counted in (default: the model's parameters').
     ``analysis.extra`` holds ``params_unique`` (every unique parameter, read from the model),
     ``params_uncovered`` (parameters no costed record used), ``ignored_ops``, ``source``,
     ``execution`` (how the forward ran: meta, fake or real) and ``data_dependent_ops``.
@@ -75,7 +77,7 @@ def analyze_model(
         result.records,
         name=label,
         input_shapes=result.input_shapes,
-        dtype=_compute_dtype(model, specs),
+        dtype=bytes_dtype or _compute_dtype(model, specs),
         rewrite_as=rewrite_as,
         uncounted=result.uncounted,
         buffers_total=result.buffers,
@@ -115,9 +117,8 @@ def analyze_torch(source: Any, opts: Any) -> tuple[Analysis, dict[str, Any], lis
     if not opts.inputs:
         raise InputError("a torch model needs an input shape, e.g. --input 1,3,224,224",
                          Context(flag="--input"))
-    dtype = str(opts.dtype)
     analysis = analyze_model(
-        model, list(opts.inputs), dtype=dtype, rewrite_as=Variant(opts.rewrite_as),
+        model, list(opts.inputs), rewrite_as=Variant(opts.rewrite_as), bytes_dtype=opts.dtype,
         name=source if isinstance(source, str) else None,
     )
     notes: list[str] = []

@@ -8,10 +8,11 @@ An option that does not apply is one line and exit 2 (:class:`InputError`), neve
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from convcost._compat import StrEnum
 from convcost.errors import Context, InputError
-from convcost.frontends.source_kind import is_onnx, is_yaml
+from convcost.frontends.source_kind import is_onnx, is_yaml, looks_like_path, split_target
 
 
 class SourceKind(StrEnum):
@@ -73,6 +74,14 @@ def refuse_inapplicable(source: object, given: Given, *, needs_input: bool = Tru
     if kind is SourceKind.ONNX and given.kwargs:
         raise InputError("--kwargs applies to torch factories, not ONNX files",
                          Context(flag="--kwargs"))
-    if kind is SourceKind.TORCH and needs_input and not given.inputs:
+    if kind is SourceKind.TORCH and needs_input and not given.inputs and _readable(source):
         raise InputError("a torch model needs an input shape, e.g. --input 1,3,224,224",
                          Context(flag="--input"))
+
+
+def _readable(source: object) -> bool:
+    """False for a path that names no file (a typo, a folder): the loader says what is wrong
+    with it, which is worth more than asking for an input shape first."""
+    if not isinstance(source, str) or not looks_like_path(source):
+        return True
+    return Path(split_target(source)[0]).is_file()
