@@ -149,7 +149,7 @@ def _alt_dict(analysis: Analysis, row: Row) -> dict[str, Any] | None:
 
 def _block_alt(analysis: Analysis, block: BlockRow) -> dict[str, Any] | None:
     """A block's MACs with each of its convolutions in its other form."""
-    first = analysis.rows.index(block.rows[0])
+    first = block.first
     indices = range(first, first + len(block.rows))
     macs, changed, i = 0, False, first
     while i < first + len(block.rows):

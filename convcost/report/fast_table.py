@@ -44,11 +44,18 @@ def is_plain(text: str) -> bool:
     return text.isprintable() and not _SPECIAL.intersection(text)
 
 
+def width(text: str) -> int:
+    """Cells taken by a plain string (one a character for ASCII)."""
+    return len(text) if text.isascii() else cell_len(text)
+
+
 def measure(text: str) -> tuple[int, int]:
     """Rich's measurement of a plain string: (longest word, widest line), in cells."""
-    widest = max((cell_len(line) for line in text.splitlines()), default=0)
+    widest = width(text)  # a plain string is one line
+    if " " not in text and text.isascii():
+        return widest, widest
     words = text.split()
-    return (max(cell_len(w) for w in words) if words else widest), widest
+    return (max(width(w) for w in words) if words else widest), widest
 
 
 def representative(rows: Sequence[Cells]) -> list[int]:
@@ -156,7 +163,7 @@ class FastTable:
                 for text, space, rjust in zip(row, spaces, right_just, strict=True):
                     if not is_plain(text):
                         break
-                    gap = space - cell_len(text)
+                    gap = space - width(text)
                     if gap < 0:
                         break
                     parts.append(" " * gap + text if rjust else text + " " * gap)
