@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,9 +36,13 @@ def err() -> Console:
     return Console(file=sys.stderr, width=_width(), highlight=False)
 
 
-def print_data(text: str) -> None:
-    """Machine-readable text (JSON, CSV, Markdown) exactly as given."""
-    sys.stdout.write(text)
+def print_data(text: str | Iterable[str]) -> None:
+    """Machine-readable text (JSON, CSV, Markdown) exactly as given, whole or in pieces."""
+    if isinstance(text, str):
+        sys.stdout.write(text)
+    else:
+        for piece in text:
+            sys.stdout.write(piece)
     sys.stdout.flush()
 
 
@@ -108,14 +112,14 @@ class Output:
 
 def emit(fmt: str, output: Output) -> None:
     """Print ``output`` in format ``fmt`` (table, json, csv or markdown) on stdout."""
-    from convcost.report.formats import to_json
+    from convcost.report.formats import iter_json
 
     extra = output.extra_data is not None
     if fmt == "json":
         data = output.data()
         if output.extra_data is not None:
             data[output.extra_key] = output.extra_data()
-        print_data(to_json(data))
+        print_data(iter_json(data))
     elif fmt == "csv":
         print_data(output.csv())
         if extra:
