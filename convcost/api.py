@@ -7,7 +7,9 @@ The source's form decides the front-end; the core and the report are the same fo
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import gc
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -80,10 +82,27 @@ def analyze(
     return run(model_or_path, opts)
 
 
+@contextmanager
+def few_collections() -> Iterator[None]:
+    """Python's cyclic collector, run rarely: an analysis allocates many small long-lived
+    objects (records, costs, rows) and frees few, and the default thresholds make the
+    collector rescan them over and over (+55% at 100,000 layers). The CLI sets the same."""
+    old = gc.get_threshold()
+    gc.set_threshold(max(old[0], GC_THRESHOLD[0]), *GC_THRESHOLD[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
+
+
+GC_THRESHOLD = (100_000, 50, 100)
+
+
 def run(source: Any, opts: Options) -> ModelReport:
-    if is_yaml(source):
-        return _yaml(str(source), opts)
-    return _torch(source, opts)
+    with few_collections():
+        if is_yaml(source):
+            return _yaml(str(source), opts)
+        return _torch(source, opts)
 
 
 def _check_strict(analysis: Analysis, opts: Options) -> None:
