@@ -114,6 +114,11 @@ class FastTable:
         max_width = options.max_width if sample.width is None else sample.width
         widths = sample._calculate_column_widths(
             console, options.update_width(max_width - sample._extra_width))
+        if sum(widths) > max_width - sample._extra_width or any(
+                w <= sample._get_padding_width(c._index)
+                for w, c in zip(widths, sample.columns, strict=True)):
+            yield self.build(self.rows)  # cannot fit even folded: Rich crops it its own way
+            return
         yield from self._render(console, options, widths)
 
     def _fixed(self, widths: Sequence[int], *, footer: bool) -> Table:
@@ -161,8 +166,8 @@ class FastTable:
             if simple:
                 parts = []
                 for text, space, rjust in zip(row, spaces, right_just, strict=True):
-                    if not is_plain(text):
-                        break
+                    if not is_plain(text) or (rjust and text.endswith(" ")):
+                        break  # Rich strips a right-justified cell's trailing spaces
                     gap = space - width(text)
                     if gap < 0:
                         break
