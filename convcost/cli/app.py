@@ -17,7 +17,10 @@ except ImportError:  # pragma: no cover - older typer on top of click
     from click import exceptions as cx  # type: ignore[no-redef,import-not-found,unused-ignore]
 
 from convcost import __version__
+from convcost.cli import _plain_params
 from convcost.errors import ConvcostError
+
+_plain_params.install()  # option values without importing pydantic
 
 
 class _Boundary(TyperGroup):
