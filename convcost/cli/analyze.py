@@ -114,7 +114,6 @@ def analyze(
 ) -> None:
     """Analyse a model: every layer's MACs, params and bytes, and both forms of every conv."""
     from convcost.api import Options, run
-    from convcost.frontends.torch_source import parse_input_spec
     from convcost.report import analysis as report
 
     if depth is not None:
@@ -126,6 +125,8 @@ def analyze(
         raise InputError(f"{str(export)!r} must end in .svg or .html", Context(flag="--export"))
     elem = parse.dtype("--dtype", dtype)
     specs: list[Any] = []
+    if inputs:
+        from convcost.frontends.torch_source import parse_input_spec
     for text in inputs:
         try:
             specs += parse_input_spec(text)
@@ -160,9 +161,9 @@ def analyze(
         with console.progress("Timing both forms with torch", timer.count_jobs(result.analysis)
                               ) as advance:
             timing = timer.measure_analysis(result.analysis, how, advance)
-    from convcost.report import measure as measured
-
     timed = timing
+    if timed is not None:
+        from convcost.report import measure as measured
     console.emit(fmt, console.Output(
         data=result.to_dict,
         csv=lambda: report.to_csv_text(result),
