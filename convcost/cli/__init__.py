@@ -14,11 +14,18 @@ def main() -> None:
         app()
     except SystemExit as done:
         code = done.code
-        if isinstance(code, int | None) and _flushed() and threading.active_count() == 1:
+        if isinstance(code, int | None) and _alone() and _flushed():
             # Everything is written: skip the interpreter's teardown, which after `import
             # torch` costs about a second of CPU freeing what the process is about to drop.
             os._exit(code or 0)
         raise
+
+
+def _alone() -> bool:
+    """Nothing else wants the interpreter's exit: no other thread, no profiler or tracer
+    (``python -m cProfile -m convcost`` prints its report at exit)."""
+    return threading.active_count() == 1 and sys.getprofile() is None and \
+        sys.gettrace() is None
 
 
 def _flushed() -> bool:
