@@ -18,11 +18,13 @@ CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 DOCS = {p.name: yaml.safe_load(p.read_text()) for p in sorted(CONFIGS.glob("*.yaml"))}
 # the small ones, so that each example stays fast
 SMALL = {k: v for k, v in DOCS.items() if k in ("mobilenet_v1.yaml", "mobilenet_v2.yaml",
-                                               "vgg16.yaml", "xception.yaml")}
+                                               "mobilenet_v3_small.yaml", "vgg16.yaml",
+                                               "xception.yaml")}
 
 VOCAB = sorted({*TOP_KEYS, *KINDS, *(k for keys in KINDS.values() for k in keys)})
 WORDS = ["same", "valid", "auto", "relu", "batch", "none", "concat", "add", "max", "avg",
-         "2*c", "c // 2", "in", "in*6", "(1+", "1/0", "c", "-3", "1e9"]
+         "2*c", "c // 2", "in", "in*6", "(1+", "1/0", "c", "-3", "1e9", "mul", "up",
+         "hardsigmoid", "swish", "hswish", "sigmoid", "0.25", "bilinear", "nearest", "1.5"]
 
 scalars = st.one_of(
     st.none(), st.booleans(),

@@ -42,6 +42,7 @@ def analyze_model(
     rewrite_as: Variant = Variant.AS_WRITTEN,
     grad: bool = False,
     device: str = "meta",
+    execution: str = "auto",
 ) -> Analysis:
     """Analyse a torch model for inputs of ``input_shape``.
 
@@ -50,12 +51,13 @@ def analyze_model(
     ``input_shape``: ``"1,3,224,224"``, ``"1,128:int64"``, a shape tuple, or several shapes;
     ``dtype`` is the default element type of inputs that do not name one.
     ``analysis.extra`` holds ``params_unique`` (every unique parameter, read from the model),
-    ``params_uncovered`` (parameters no costed record used), ``ignored_ops`` and ``source``.
+    ``params_uncovered`` (parameters no costed record used), ``ignored_ops``, ``source``,
+    ``execution`` (how the forward ran: meta, fake or real) and ``data_dependent_ops``.
     """
     from torch import nn
 
+    from convcost.frontends.torch import walk
     from convcost.frontends.torch_source import as_input_specs, load_model
-    from convcost.frontends.torch_walk import walk
 
     if isinstance(model_or_source, str):
         model = load_model(model_or_source, kwargs=kwargs, device=device)
@@ -69,7 +71,7 @@ def analyze_model(
         raise InputError(f"expected an nn.Module or a source string, got "
                          f"{type(model_or_source).__name__}")
     specs = as_input_specs(input_shape, dtype=dtype)
-    result = walk(model, specs, grad=grad)
+    result = walk(model, specs, grad=grad, execution=execution)
     analysis = analyze_records(
         result.records,
         name=label,
@@ -86,6 +88,8 @@ def analyze_model(
         "params_uncovered": list(result.params_uncovered),
         "ignored_ops": dict(result.ignored),
         "input_dtypes": [s.dtype for s in specs],
+        "execution": result.execution,
+        "data_dependent_ops": list(result.data_dependent),
     }
     return replace(analysis, extra=extra)
 
@@ -134,11 +138,11 @@ def analyze_torch(source: Any, opts: Any) -> tuple[Analysis, dict[str, Any], lis
 def _real_model(
     source: Any, model: nn.Module, opts: Any, analysis: Analysis, notes: list[str]
 ) -> nn.Module | None:
+    from convcost.frontends.torch import is_meta
     from convcost.frontends.torch_source import load_model
-    from convcost.frontends.torch_walk import _is_meta
     from convcost.reference.model import skip_reason
 
-    if not _is_meta(model) or not any(True for _ in model.parameters()):
+    if not is_meta(model) or not any(True for _ in model.parameters()):
         return model
     params = int(analysis.extra.get("params_unique", 0) or 0)  # type: ignore[call-overload]
     if not isinstance(source, str):
@@ -157,8 +161,8 @@ def _references(
     import torch
 
     from convcost.errors import AnalysisError, ConvcostError
+    from convcost.frontends.torch import eval_mode, model_device
     from convcost.frontends.torch_source import first_line
-    from convcost.frontends.torch_walk import _eval_mode, model_device
     from convcost.reference.model import agreement_for, count_module
     from convcost.report.analysis import lines_of
 
@@ -168,7 +172,7 @@ def _references(
     out: dict[str, Any] = {}
     for tool in opts.reference:
         try:
-            with _eval_mode(model), torch.no_grad():
+            with eval_mode(model), torch.no_grad():
                 count = count_module(tool, model, inputs)
         except ConvcostError:
             raise
