@@ -1,14 +1,15 @@
 """The Python API: ``convcost.analyze(model_or_path, input_shape=...)``.
 
-One entry for every source: a YAML description (``.yaml``/``.yml``), a torch source
-(``package.module:factory``, ``file.py:Name``, TorchScript, ``.pt2``) or an ``nn.Module``.
+One entry for every source: a YAML description (``.yaml``/``.yml``), an ONNX file (``.onnx``),
+a torch source (``package.module:factory``, ``file.py:Name``, TorchScript, ``.pt2``) or an
+``nn.Module``.
 The source's form decides the front-end; the core and the report are the same for all.
 """
 
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any
 from convcost.core.analysis import Analysis, Variant
 from convcost.core.dtypes import DType
 from convcost.errors import Context, InputError, UncountedOpsError
+from convcost.frontends.onnx_load import is_onnx
 from convcost.reference.counts import Tool
 from convcost.report.analysis import ModelReport, lines_of
 
@@ -46,7 +48,7 @@ def analyze(
     model_or_path: Any,
     *,
     input_shape: Sequence[int] | None = None,
-    input_shapes: Sequence[Sequence[int]] | None = None,
+    input_shapes: Sequence[Sequence[int]] | Mapping[str, Sequence[int]] | None = None,
     dtype: DType | str = DType.FLOAT32,
     batch: int = 1,
     width_mult: float = 1.0,
@@ -62,22 +64,12 @@ def analyze(
     ``input_shape`` includes the batch dimension for torch models (``(1, 3, 224, 224)``); a YAML
     description carries its own input shape.
     """
-    from convcost.frontends.torch_source import as_input_specs
+    from convcost.api_checks import checked_options
 
-    elem = dtype if isinstance(dtype, DType) else DType.parse(dtype)
-    shapes: list[Sequence[int]] = list(input_shapes or ([input_shape] if input_shape else []))
-    specs = tuple(spec for s in shapes for spec in as_input_specs(s))
-    opts = Options(
-        inputs=specs,
-        dtype=elem,
-        batch=batch,
-        width_mult=width_mult,
-        resolution=resolution,
-        rewrite_as=Variant(rewrite_as),
-        reference=tuple(Tool(t) for t in reference),
-        kwargs=kwargs,
-        depth=depth,
-        strict=strict,
+    opts = checked_options(
+        input_shape=input_shape, input_shapes=input_shapes, dtype=dtype, batch=batch,
+        width_mult=width_mult, resolution=resolution, rewrite_as=rewrite_as,
+        reference=reference, kwargs=kwargs, depth=depth, strict=strict,
     )
     return run(model_or_path, opts)
 
@@ -99,10 +91,23 @@ GC_THRESHOLD = (100_000, 50, 100)
 
 
 def run(source: Any, opts: Options) -> ModelReport:
+    if Tool.ONNX_TOOL in opts.reference and not is_onnx(source):
+        raise InputError("onnx-tool counts ONNX files only; use fvcore or torch here",
+                         Context(flag="--reference"))
     with few_collections():
         if is_yaml(source):
             return _yaml(str(source), opts)
+        if is_onnx(source):
+            return _onnx(str(source), opts)
         return _torch(source, opts)
+
+
+def _onnx(path: str, opts: Options) -> ModelReport:
+    from convcost.frontends.onnx_api import analyze_onnx
+
+    analysis, reference, notes = analyze_onnx(path, opts)
+    _check_strict(analysis, opts)
+    return ModelReport(analysis, reference, tuple(notes), opts.depth, path)
 
 
 def _check_strict(analysis: Analysis, opts: Options) -> None:
@@ -118,7 +123,7 @@ def _names_macs(analysis: Analysis, depth: int | None) -> list[tuple[str, int]]:
 def _yaml(path: str, opts: Options) -> ModelReport:
     from convcost.frontends.yaml_records import analyze_spec
     from convcost.frontends.yaml_spec import load_spec
-    from convcost.reference.model import skip_reason
+    from convcost.reference.model import estimate_bytes, memory_reason, skip_reason
 
     if opts.batch < 1:
         raise InputError(f"must be a positive integer, got {opts.batch}", Context(flag="--batch"))
@@ -131,7 +136,8 @@ def _yaml(path: str, opts: Options) -> ModelReport:
     notes: list[str] = []
     reference = {}
     if opts.reference:
-        reason = skip_reason(analysis.rewritten_as, analysis.totals.params)
+        reason = skip_reason(analysis.rewritten_as, analysis.totals.params) or \
+            memory_reason(estimate_bytes(analysis))
         if reason:
             notes.append(reason)
         else:

@@ -6,10 +6,19 @@ import os
 import sys
 import threading
 
+from convcost._interrupt import Interrupted
+from convcost.cli_signal import install as _install
+
 
 def main() -> None:
-    from convcost.cli.app import app
-
+    _install()
+    try:
+        from convcost.cli.app import app
+    except BaseException as err:
+        if isinstance(err, Interrupted | KeyboardInterrupt):
+            sys.stderr.write("convcost: error: interrupted\n")
+            sys.exit(130)
+        raise
     try:
         app()
     except SystemExit as done:

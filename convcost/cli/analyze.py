@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +23,8 @@ EXAMPLE = """[b]Examples[/b]
   convcost analyze configs/mobilenet_v1.yaml --as standard --no-reference --format json
 
   convcost analyze torchvision.models:resnet18 --input 1,3,224,224 --depth 2
+
+  convcost analyze model.onnx --input input=1,3,224,224
 
   convcost analyze model.py:Net --kwargs '{"num_classes": 10}' --input 1,3,32,32
 """
@@ -50,6 +50,8 @@ def parse_kwargs(text: str | None) -> dict[str, object] | None:
     except json.JSONDecodeError as e:
         raise InputError(f"not JSON: {e.msg} at column {e.colno}",
                          Context(flag="--kwargs")) from None
+    except (ValueError, RecursionError) as e:  # a 5,000-digit integer, a deeply nested list
+        raise InputError(f"not usable JSON: {type(e).__name__}", Context(flag="--kwargs")) from None
     if not isinstance(value, dict):
         raise InputError("must be a JSON object, e.g. '{\"num_classes\": 10}'",
                          Context(flag="--kwargs"))
@@ -66,23 +68,18 @@ def parse_as(text: str | None) -> Variant:
                      Context(flag="--as"))
 
 
-def _import_from_cwd() -> None:
-    """`package.module:factory` imports from the working directory, as `python -m` would."""
-    cwd = os.getcwd()
-    if cwd not in sys.path and "" not in sys.path:
-        sys.path.insert(0, cwd)
-
-
 @app.command(epilog=EXAMPLE)
 def analyze(
     source: str = typer.Argument(
         ..., metavar="SOURCE",
-        help="A YAML description (model.yaml), package.module:factory, file.py:Name, "
-        "a TorchScript file or a torch.export .pt2 archive.",
+        help="A YAML description (model.yaml), an ONNX file (model.onnx), "
+        "package.module:factory, file.py:Name, a TorchScript file or a torch.export .pt2 "
+        "archive.",
     ),
     inputs: list[str] = typer.Option(
         [], "--input", "-i", metavar="SHAPE[:DTYPE]",
-        help="Input shape with batch, e.g. 1,3,224,224 or 1,128:int64 (repeat for several).",
+        help="Input shape with batch, e.g. 1,3,224,224 or 1,128:int64 (repeat for several); "
+        "NAME=1,3,224,224 names an ONNX model's input.",
     ),
     kwargs: str | None = typer.Option(None, "--kwargs", help="JSON arguments for the factory."),
     rewrite: str | None = typer.Option(
@@ -102,7 +99,7 @@ def analyze(
     ),
     reference: str = typer.Option(
         "fvcore", "--reference", metavar="fvcore[,torch]",
-        help="Reference counters to hold ours against.",
+        help="Reference counters to hold ours against (onnx-tool for an ONNX file).",
     ),
     no_reference: bool = typer.Option(False, "--no-reference", help="Skip reference counts."),
     strict: bool = typer.Option(False, "--strict",
@@ -120,9 +117,13 @@ def analyze(
         help="Only the N costliest layers (blocks with --depth) and their share."),
     sort: str = typer.Option("macs", "--sort", metavar="macs|params|bytes",
                              help="What --top ranks by."),
+    trust: bool = typer.Option(False, "--trust-model-file", help=console.TRUST_HELP),
 ) -> None:
     """Analyse a model: every layer's MACs, params and bytes, and both forms of every conv."""
     from convcost.api import Options, run
+    from convcost.frontends.onnx_load import is_onnx, parse_onnx_input
+    from convcost.frontends.torch_archive import trust_model_files
+    from convcost.frontends.torch_source import parse_input_spec
     from convcost.report import analysis as report
 
     if depth is not None:
@@ -132,6 +133,9 @@ def analyze(
         parse.positive("--resolution", resolution)
     if export is not None and export.suffix.lower() not in (".svg", ".html", ".htm"):
         raise InputError(f"{str(export)!r} must end in .svg or .html", Context(flag="--export"))
+    if export is not None:
+        console.refuse_overwrite(export, {"model": source.rpartition(":")[0] or source},
+                                 "--export")
     elem = parse.dtype("--dtype", dtype)
     if top is not None:
         parse.positive("--top", top)
@@ -143,11 +147,9 @@ def analyze(
         raise InputError(f"{sort!r} is not allowed; use macs, params or bytes",
                          Context(flag="--sort")) from None
     specs: list[Any] = []
-    if inputs:
-        from convcost.frontends.torch_source import parse_input_spec
     for text in inputs:
         try:
-            specs += parse_input_spec(text)
+            specs += parse_onnx_input(text) if is_onnx(source) else parse_input_spec(text)
         except InputError as e:
             raise e.within(flag="--input") from None
     opts = Options(
@@ -162,10 +164,10 @@ def analyze(
         depth=depth,
         strict=strict,
     )
-    _import_from_cwd()
     message = "Analysing" + (" and counting with " + ", ".join(map(str, opts.reference))
                              if opts.reference else "") + "…"
-    with console.status(message):
+    trust_model_files(trust)
+    with console.status(message), console.user_code():
         result = run(source, opts)
     for note in result.notes:
         console.note(note)

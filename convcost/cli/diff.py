@@ -116,7 +116,7 @@ def at_revision(source: str, rev: str, flag: str = "--rev") -> Iterator[str]:
             yield str(moved) + name
         else:  # package.module:factory, imported from the working directory at that revision
             mirror = str(root / rel_cwd)
-            sys.path.insert(0, mirror)
+            sys.path.append(mirror)  # after the installed packages: it never shadows one
             try:
                 yield source
             finally:
@@ -241,6 +241,7 @@ def diff(
     from convcost.api import Options
     from convcost.budget.layer_diff import diff as make_diff
     from convcost.cli.analyze import parse_kwargs
+    from convcost.frontends.onnx_load import is_onnx, parse_onnx_input
     from convcost.frontends.torch_source import parse_input_spec
     from convcost.report import diff as report
 
@@ -254,14 +255,13 @@ def diff(
         raise InputError("two revisions compare one source with itself; give only A",
                          Context(flag="--rev"))
     specs: list[Any] = []
+    onnx_side = is_onnx(a) or is_onnx(b or "")
     for text in inputs:
         try:
-            specs += parse_input_spec(text)
+            specs += parse_onnx_input(text) if onnx_side else parse_input_spec(text)
         except InputError as e:
             raise e.within(flag="--input") from None
     opts = Options(inputs=tuple(specs), kwargs=parse_kwargs(kwargs), reference=())
-    if str(Path.cwd()) not in sys.path:
-        sys.path.insert(0, str(Path.cwd()))  # package.module:factory from the working directory
     rev_a = revs[0] if revs else None
     rev_b = revs[1] if len(revs) == 2 else None
     b_text = b if b is not None else a

@@ -125,6 +125,7 @@ MAX_REPEAT = 10_000
 MAX_LAYERS = 100_000
 MAX_SIZE = 10**9
 MAX_DEPTH = 64
+MAX_VARIABLE_CHAIN = 100
 
 _COMMON = ("name", "repeat")
 _CONV_POST = ("norm", "activation")
@@ -763,6 +764,9 @@ class _Compiler:
                 cycle = " -> ".join([*stack[stack.index(name):], name])
                 raise self.err(value.pos, key, f"circular variable definition: {cycle}")
             stack.append(name)
+            if len(stack) > MAX_VARIABLE_CHAIN:
+                raise self.err(value.pos, key, "variables refer to each other more than "
+                               f"{MAX_VARIABLE_CHAIN} deep")
             if not isinstance(value, YScalar) or isinstance(value.value, bool) or \
                     value.value is None:
                 raise self.err(value.pos, key, "a variable is a number or an expression, got "
@@ -828,6 +832,9 @@ def parse_spec(
     if resolution is not None and (isinstance(resolution, bool) or
                                    not isinstance(resolution, int) or resolution < 1):
         raise InputError(f"resolution must be a positive integer, got {resolution!r}",
+                         Context(flag="--resolution"))
+    if resolution is not None and resolution > MAX_SIZE:
+        raise InputError(f"resolution {resolution:.3g} is too large (limit {MAX_SIZE})",
                          Context(flag="--resolution"))
     root = _check_top(read_yaml(text, filename), filename)
     items = root.items
