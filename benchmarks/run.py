@@ -243,6 +243,7 @@ class Case:
     timeout: float = 900.0
     expect_json_stdout: bool = False
     wall_s: Stat | None = None
+    cpu_s: Stat | None = None
     inner_s: Stat | None = None
     rss_mib: Stat | None = None
     payload: dict[str, Any] = field(default_factory=dict)
@@ -261,8 +262,9 @@ class Case:
         return data
 
 
-def run_once(argv: Sequence[str], timeout: float, tmp: Path) -> tuple[float, float, int, str]:
-    """One fresh process: (wall seconds, peak RSS MiB, exit code, stdout text)."""
+def run_once(argv: Sequence[str], timeout: float,
+             tmp: Path) -> tuple[float, float, int, str, float]:
+    """One fresh process: (wall seconds, peak RSS MiB, exit code, stdout text, CPU seconds)."""
     out_path = tmp / "stdout.txt"
     with open(out_path, "wb") as out, open(tmp / "stderr.txt", "wb") as err:
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(
@@ -284,7 +286,8 @@ def run_once(argv: Sequence[str], timeout: float, tmp: Path) -> tuple[float, flo
     if proc.returncode != 0:
         tail = (tmp / "stderr.txt").read_text(errors="replace").strip().splitlines()
         raise RuntimeError(f"exit {proc.returncode}: {tail[-1] if tail else ''}"[:300])
-    return wall, usage.ru_maxrss * 1024 / MIB, proc.returncode, text
+    return (wall, usage.ru_maxrss * 1024 / MIB, proc.returncode, text,
+            usage.ru_utime + usage.ru_stime)
 
 
 def _last_json(text: str) -> dict[str, Any]:
@@ -301,37 +304,48 @@ def _last_json(text: str) -> dict[str, Any]:
 
 
 def measure(case: Case, tmp: Path, log: Callable[[str], None]) -> Case:
-    if case.skipped:
-        return case
-    walls: list[float] = []
-    inners: list[float] = []
-    rss: list[float] = []
-    for i in range(case.runs):
-        log(f"  {case.name} run {i + 1}/{case.runs}")
-        try:
-            wall, peak, _, text = run_once(case.argv, case.timeout, tmp)
-        except (RuntimeError, TimeoutError, OSError) as e:
-            case.error = str(e)
-            break
-        walls.append(wall)
-        rss.append(peak)
-        if case.expect_json_stdout:
+    return measure_together([case], tmp, log)[0]
+
+
+def measure_together(cases: Sequence[Case], tmp: Path, log: Callable[[str], None]) -> list[Case]:
+    """Run the cases round-robin (run 1 of each, then run 2 of each, ...), so that cases
+    compared with each other see the same load on a shared machine."""
+    live = [c for c in cases if not c.skipped]
+    walls: dict[str, list[float]] = {c.name: [] for c in live}
+    cpus: dict[str, list[float]] = {c.name: [] for c in live}
+    inners: dict[str, list[float]] = {c.name: [] for c in live}
+    rss: dict[str, list[float]] = {c.name: [] for c in live}
+    for i in range(max((c.runs for c in live), default=0)):
+        for case in live:
+            if i >= case.runs or case.error:
+                continue
+            log(f"  {case.name} run {i + 1}/{case.runs}")
             try:
-                json.loads(text)
-            except json.JSONDecodeError as e:
-                case.error = f"stdout is not JSON: {e}"
-                break
-            continue
-        payload = _last_json(text)
-        if "error" in payload:
-            case.error = f"fails: {payload['error']}"
+                wall, peak, _, text, cpu = run_once(case.argv, case.timeout, tmp)
+            except (RuntimeError, TimeoutError, OSError) as e:
+                case.error = str(e)
+                continue
+            walls[case.name].append(wall)
+            cpus[case.name].append(cpu)
+            rss[case.name].append(peak)
+            if case.expect_json_stdout:
+                try:
+                    json.loads(text)
+                except json.JSONDecodeError as e:
+                    case.error = f"stdout is not JSON: {e}"
+                continue
+            payload = _last_json(text)
+            if "error" in payload:
+                case.error = f"fails: {payload['error']}"
+                case.payload = payload
+                continue
             case.payload = payload
-            break
-        case.payload = payload
-        if "inner_s" in payload:
-            inners.append(float(payload["inner_s"]))
-    case.wall_s, case.inner_s, case.rss_mib = Stat.of(walls), Stat.of(inners), Stat.of(rss)
-    return case
+            if "inner_s" in payload:
+                inners[case.name].append(float(payload["inner_s"]))
+    for case in live:
+        case.wall_s, case.cpu_s = Stat.of(walls[case.name]), Stat.of(cpus[case.name])
+        case.inner_s, case.rss_mib = Stat.of(inners[case.name]), Stat.of(rss[case.name])
+    return list(cases)
 
 
 # ---------------------------------------------------------------- the cases
@@ -368,6 +382,18 @@ layers:
 """
 
 
+def flat_yaml(layers: int) -> str:
+    """The network of :func:`scale_yaml` written out layer by layer: a large honest file."""
+    block = ["  - conv: {out: 32, kernel: 3}", "  - batchnorm", "  - activation: relu",
+             "  - depthwise: {kernel: 3}", "  - batchnorm", "  - activation: relu",
+             "  - pointwise: {out: 32}", "  - batchnorm", "  - activation: relu",
+             "  - dropout: 0.1"]
+    lines = [f"name: Flat{layers}", "input: [32, 8, 8]", "layers:"]
+    for _ in range(layers // 10):
+        lines += block
+    return "\n".join(lines) + "\n"
+
+
 def _have(module: str) -> bool:
     import importlib.util
 
@@ -390,6 +416,19 @@ class Plan:
     models: tuple[str, ...]
     llm: bool
     peers: bool
+    depth_layers: int = 20_000
+
+
+FORMATS: dict[str, tuple[str, list[str]]] = {
+    "table": ("table (default)", []),
+    "json": ("--format json", ["--format", "json"]),
+    "csv": ("--format csv", ["--format", "csv"]),
+    "markdown": ("--format markdown", ["--format", "markdown"]),
+    "svg": ("table + --export report.svg", ["--export", "{tmp}/report.svg"]),
+    "html": ("table + --export report.html", ["--export", "{tmp}/report.html"]),
+}
+"""Every output of `convcost analyze`, as a user asks for it (always with --no-reference: the
+reference builds and runs the model in torch, which is measured by the `default` group)."""
 
 
 def make_cases(plan: Plan, tmp: Path, groups: set[str]) -> list[Case]:
@@ -401,6 +440,8 @@ def make_cases(plan: Plan, tmp: Path, groups: set[str]) -> list[Case]:
         if not plan.peers:
             imp.skipped = "smoke"
         cases += [
+            Case("floor", "startup", 'python -c "import typer, rich, yaml"',
+                 [sys.executable, "-c", "import typer, rich, yaml"], plan.light),
             imp,
             Case("cc_compare", "startup", "convcost compare -k 3 --in 32 --out 64 --no-reference",
                  [*cc, "compare", "--kernel", "3", "--in", "32", "--out", "64",
@@ -418,6 +459,35 @@ def make_cases(plan: Plan, tmp: Path, groups: set[str]) -> list[Case]:
         if not plan.peers or not _have("fvcore"):
             fv.skipped = "fvcore not installed" if plan.peers else "smoke"
         cases.append(fv)
+    if "default" in groups:
+        base = Case("import_torch_fvcore", "default", 'python -c "import torch, fvcore"',
+                    [sys.executable, "-c", "import torch, fvcore"], plan.light)
+        ours = Case("cc_default", "default", "convcost analyze configs/mobilenet_v1.yaml "
+                    "(table, fvcore cross-check)",
+                    [*cc, "analyze", "configs/mobilenet_v1.yaml"], plan.light)
+        if not plan.peers:
+            base.skipped = ours.skipped = "smoke"
+        cases += [base, ours]
+    if "formats" in groups:
+        for layers in plan.sizes:
+            path = tmp / f"scale_{layers}.yaml"
+            path.write_text(scale_yaml(layers // 10))
+            runs = plan.light if layers <= 10_000 else max(1, plan.heavy - 1)
+            for fmt, (label, flags) in FORMATS.items():
+                argv = [*cc, "analyze", str(path), "--no-reference",
+                        *(f.format(tmp=tmp) for f in flags)]
+                cases.append(Case(f"fmt_{fmt}_{layers}", "formats",
+                                  f"{layers:,} layers: {label}", argv, runs,
+                                  expect_json_stdout=fmt == "json"))
+    if "depth" in groups:
+        layers = plan.depth_layers
+        path = tmp / f"scale_{layers}.yaml"
+        path.write_text(scale_yaml(layers // 10))
+        for depth in (2, 3):
+            cases.append(Case(f"depth{depth}_{layers}", "depth",
+                              f"{layers:,} layers: --depth {depth} (table)",
+                              [*cc, "analyze", str(path), "--no-reference", "--depth",
+                               str(depth)], plan.light))
     if "scale" in groups:
         for layers in plan.sizes:
             path = tmp / f"scale_{layers}.yaml"
@@ -425,6 +495,12 @@ def make_cases(plan: Plan, tmp: Path, groups: set[str]) -> list[Case]:
             runs = plan.light if layers <= 10_000 else max(1, plan.heavy - 1)
             cases.append(Case(f"scale_{layers}", "scale", f"{layers:,} YAML layers",
                               _worker("cli", "analyze", str(path), "--no-reference",
+                                      "--format", "json"), runs))
+            flat = tmp / f"flat_{layers}.yaml"
+            flat.write_text(flat_yaml(layers))
+            cases.append(Case(f"flat_{layers}", "scale",
+                              f"{layers:,} YAML layers written out (no repeat)",
+                              _worker("cli", "analyze", str(flat), "--no-reference",
                                       "--format", "json"), runs))
     if "torch" in groups:
         for model in plan.models:
@@ -532,7 +608,7 @@ def ratios(cases: dict[str, Case]) -> list[dict[str, Any]]:
 def scale_rows(cases: dict[str, Case]) -> list[dict[str, Any]]:
     rows = []
     prev: tuple[int, float] | None = None
-    for c in sorted((c for c in cases.values() if c.group == "scale" and c.ok),
+    for c in sorted((c for c in cases.values() if c.name.startswith("scale_") and c.ok),
                     key=lambda c: int(c.name.split("_")[1])):
         layers = int(c.name.split("_")[1])
         inner = c.inner_s.median if c.inner_s else float("nan")
@@ -570,6 +646,7 @@ def targets(cases: dict[str, Case], scale: list[dict[str, Any]]) -> list[Target]
         g = by_layers[100_000]["growth"]["time"]
         out.append(Target("scale-linear", "time grows linearly (10k → 100k within 12×)",
                           f"{g:.1f}× for 10× the layers", g is not None and g <= 12.0))
+    out += speed_targets(cases)
     ours_in, fv = _get(cases, "resnet50_convcost"), _get(cases, "resnet50_fvcore")
     if ours_in and fv and ours_in.inner_s and fv.inner_s:
         r = fv.inner_s.median / ours_in.inner_s.median
@@ -589,6 +666,60 @@ def targets(cases: dict[str, Case], scale: list[dict[str, Any]]) -> list[Target]
         out.append(Target("llm-7b", "7B transformer on meta: < 10 s and < 1.5 GiB peak RSS",
                           f"{llm.wall_s.median:.2f} s, {llm.rss_mib.median / 1024:.2f} GiB",
                           llm.wall_s.median < 10 and llm.rss_mib.median < 1.5 * 1024))
+    return out
+
+
+def _ratio(cases: dict[str, Case], a: str, b: str) -> tuple[float, float] | None:
+    """(wall, CPU) of case ``a`` over case ``b``, medians; None when either is missing."""
+    x, y = _get(cases, a), _get(cases, b)
+    if not (x and y and x.wall_s and y.wall_s and x.cpu_s and y.cpu_s):
+        return None
+    return _x(x.wall_s.median, y.wall_s.median), _x(x.cpu_s.median, y.cpu_s.median)
+
+
+def _seconds(cases: dict[str, Case], name: str) -> tuple[float, float] | None:
+    c = _get(cases, name)
+    if not (c and c.wall_s and c.cpu_s):
+        return None
+    return c.wall_s.median, c.cpu_s.median
+
+
+def speed_targets(cases: dict[str, Case]) -> list[Target]:
+    """Issue 12's targets: start-up, the default command, tables, --depth, linear formats."""
+    out: list[Target] = []
+    for name, what in (("cc_compare", "compare"), ("cc_yaml", "YAML path (--format json)")):
+        r = _ratio(cases, name, "floor")
+        if r:
+            out.append(Target(f"startup-{name.removeprefix('cc_')}",
+                              f"{what} within 2× of `python -c \"import typer, rich, yaml\"`",
+                              f"{r[0]:.2f}× wall, {r[1]:.2f}× CPU", r[0] <= 2.0))
+    r = _ratio(cases, "cc_default", "import_torch_fvcore")
+    if r:
+        out.append(Target("default-mobilenet", "`convcost analyze configs/mobilenet_v1.yaml` "
+                          "(with fvcore) ≤ 1.2× `python -c \"import torch, fvcore\"`",
+                          f"{r[0]:.2f}× wall, {r[1]:.2f}× CPU", r[0] <= 1.2))
+    t = _seconds(cases, "fmt_table_10000")
+    if t:
+        out.append(Target("table-10k", "default table of 10,000 layers < 2 s (whole process)",
+                          f"{t[0]:.2f} s wall, {t[1]:.2f} s CPU", t[0] < 2.0))
+    d = next((n for n in cases if n.startswith("depth2_")), None)
+    t = _seconds(cases, d) if d else None
+    if d and t:
+        layers = int(d.split("_")[1])
+        out.append(Target(f"depth2-{layers // 1000}k",
+                          f"--depth 2 at {layers:,} layers < 3 s (whole process)",
+                          f"{t[0]:.2f} s wall, {t[1]:.2f} s CPU", t[0] < 3.0))
+    for fmt in FORMATS:
+        r = _ratio(cases, f"fmt_{fmt}_100000", f"fmt_{fmt}_10000")
+        if r:
+            out.append(Target(f"linear-{fmt}", f"{FORMATS[fmt][0]}: 100,000 layers ≤ 12× "
+                              "the CPU time of 10,000", f"{r[1]:.1f}× CPU, {r[0]:.1f}× wall",
+                              r[1] <= 12.0))
+    a, b = _get(cases, "flat_100000"), _get(cases, "flat_10000")
+    if a and b and a.inner_s and b.inner_s:
+        g = _x(a.inner_s.median, b.inner_s.median)
+        out.append(Target("linear-flat", "100,000 layers written out in full: ≤ 12× the time "
+                          "of 10,000 (in the command)", f"{g:.1f}×", g <= 12.0))
     return out
 
 
@@ -657,7 +788,7 @@ def render(result: dict[str, Any], cases: list[Case]) -> None:
                   f"{m['ram_gib']} GiB, Python {m['python']}, torch "
                   f"{m['versions'].get('torch')}, load {m['load_average']}")
     table = Table(header_style="bold", show_lines=False)
-    for h in ("group", "case", "wall s (min–max)", "in-process s", "peak RSS MiB",
+    for h in ("group", "case", "wall s (min–max)", "CPU s", "in-process s", "peak RSS MiB",
               "vs convcost / note"):
         table.add_column(h, justify="left" if h in ("group", "case", "vs convcost / note")
                          else "right", overflow="fold")
@@ -671,10 +802,26 @@ def render(result: dict[str, Any], cases: list[Case]) -> None:
             if c.group == "startup" and c.name.startswith("cc_") and torch_imp and c.wall_s \
                     and torch_imp.wall_s:
                 note = f"{c.wall_s.median / torch_imp.wall_s.median:.2f}× of import torch"
+            floor = next((f for f in cases if f.name == "floor" and f.ok), None)
+            if c.group == "startup" and c.name.startswith("cc_") and floor and c.wall_s \
+                    and floor.wall_s:
+                note = "; ".join(filter(None, [
+                    note, f"{c.wall_s.median / floor.wall_s.median:.2f}× the floor"]))
+            base = next((f for f in cases if f.name == "import_torch_fvcore" and f.ok), None)
+            if c.name == "cc_default" and base and base.wall_s and c.wall_s:
+                note = f"{c.wall_s.median / base.wall_s.median:.2f}× import torch, fvcore"
+            if c.group == "formats" and c.wall_s and c.name.endswith("_100000"):
+                small = next((f for f in cases if f.ok and f.wall_s and
+                              f.name == c.name.replace("_100000", "_10000")), None)
+                if small and small.wall_s:
+                    note = f"×{c.wall_s.median / small.wall_s.median:.1f} of 10,000 layers"
             if "torch_imported" in c.payload and c.group == "startup":
                 note = "; ".join(filter(None, [note, "torch imported: " + (
                     "yes" if c.payload["torch_imported"] else "no")]))
-            if c.group == "scale":
+            if c.group == "scale" and c.name.startswith("flat_") and c.inner_s:
+                layers = int(c.name.split("_")[1])
+                note = f"{c.inner_s.median / layers * 1e6:.0f} µs/layer"
+            if c.group == "scale" and c.name.startswith("scale_"):
                 row = next(r for r in result["scale"] if r["case"] == c.name)
                 g = row["growth"]
                 note = f"{row['us_per_layer']:.0f} µs/layer" + (
@@ -682,6 +829,7 @@ def render(result: dict[str, Any], cases: list[Case]) -> None:
             if "macs" in c.payload and c.group in ("torch", "llm"):
                 note = (note + "; " if note else "") + f"{c.payload['macs'] / 1e9:.2f} GMACs"
         table.add_row(c.group if c.group != last else "", c.label, _fmt_s(c.wall_s),
+                      f"{c.cpu_s.median:.2f}" if c.cpu_s else "",
                       _fmt_s(c.inner_s), f"{c.rss_mib.median:,.0f}" if c.rss_mib else "",
                       note, end_section=False)
         last = c.group
@@ -708,14 +856,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                     help="each light case once at tiny sizes; no torch models (for tests)")
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results.json"),
                     help="where to write the JSON results")
-    ap.add_argument("--only", default="startup,scale,torch,llm",
-                    help="comma-separated groups: startup, scale, torch, llm")
+    ap.add_argument("--only", default="startup,default,formats,depth,scale,torch,llm",
+                    help="comma-separated groups: startup, default, formats, depth, scale, "
+                    "torch, llm")
     ap.add_argument("--runs", type=int, default=None, help="runs per light case")
     ap.add_argument("--quiet", action="store_true", help="no table, no progress")
     args = ap.parse_args(argv)
 
     if args.smoke:
-        plan = Plan(light=1, heavy=1, sizes=(100, 1_000), models=(), llm=False, peers=False)
+        plan = Plan(light=1, heavy=1, sizes=(100, 1_000), models=(), llm=False, peers=False,
+                    depth_layers=1_000)
     elif args.quick:
         plan = Plan(light=3, heavy=2, sizes=(1_000, 10_000, 100_000),
                     models=("resnet50", "vit_b_16"), llm=True, peers=True)
@@ -735,9 +885,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="convcost-bench-") as d:
         tmp = Path(d)
         cases = make_cases(plan, tmp, groups)
-        for case in cases:
-            log(f"{case.group}: {case.label}")
-            measure(case, tmp, log)
+        for group in dict.fromkeys(c.group for c in cases):
+            members = [c for c in cases if c.group == group]
+            log(f"{group}: {', '.join(c.label for c in members)}")
+            measure_together(members, tmp, log)
     by_name = {c.name: c for c in cases}
     scale = scale_rows(by_name)
     result: dict[str, Any] = {

@@ -184,9 +184,9 @@ def analyze(
         with console.progress("Timing both forms with torch", timer.count_jobs(result.analysis)
                               ) as advance:
             timing = timer.measure_analysis(result.analysis, how, advance)
-    from convcost.report import measure as measured
-
     timed = timing
+    if timed is not None:
+        from convcost.report import measure as measured
     output = console.Output(
         data=result.to_dict,
         csv=lambda: report.to_csv_text(result),

@@ -18,9 +18,11 @@ except ImportError:  # pragma: no cover - older typer on top of click
     from click import exceptions as cx  # type: ignore[no-redef,import-not-found,unused-ignore]
 
 from convcost import __version__
-from convcost.cli import analyze, check, compare, diff, safety, sweep
+from convcost.cli import _plain_params, analyze, check, compare, diff, safety, sweep
 from convcost.cli.safety import SafeStream, clean_text
 from convcost.errors import AnalysisError, ConvcostError, Interrupted, first_line
+
+_plain_params.install()  # option values without importing pydantic
 
 
 class _Boundary(TyperGroup):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,10 +69,12 @@ def err() -> Console:
                          highlight=False)
 
 
-def print_data(text: str) -> None:
-    """Machine-readable text (JSON, CSV, Markdown) with control characters replaced."""
+def print_data(text: str | Iterable[str]) -> None:
+    """Machine-readable text (JSON, CSV, Markdown), whole or in pieces, with control
+    characters replaced."""
     stream = SafeStream(sys.stdout)
-    stream.write(clean_text(text))
+    for piece in [text] if isinstance(text, str) else text:
+        stream.write(clean_text(piece))
     stream.flush()
 
 
@@ -163,14 +165,14 @@ class Output:
 
 def emit(fmt: str, output: Output) -> None:
     """Print ``output`` in format ``fmt`` (table, json, csv or markdown) on stdout."""
-    from convcost.report.formats import to_json
+    from convcost.report.formats import iter_json
 
     extra = output.extra_data is not None
     if fmt == "json":
         data = output.data()
         if output.extra_data is not None:
             data[output.extra_key] = output.extra_data()
-        print_data(to_json(data))
+        print_data(iter_json(data))
     elif fmt == "csv":
         print_data(output.csv())
         if extra:

@@ -7,10 +7,7 @@ import contextlib
 import dataclasses
 import importlib
 import os
-import subprocess
 import sys
-import tarfile
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,6 +56,8 @@ class Loaded:
 
 
 def _git(args: list[str], cwd: str, flag: str) -> bytes:
+    import subprocess  # here, not at start-up: only diff --rev runs git
+
     try:
         done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, check=False)
     except FileNotFoundError:
@@ -87,6 +86,9 @@ def at_revision(source: str, rev: str, flag: str = "--rev") -> Iterator[str]:
     """The source as it was at git revision ``rev``: the repository's tree at that revision is
     extracted to a temporary directory (so a model file's local imports come from the same
     revision) and the source is rewritten to point into it."""
+    import tarfile
+    import tempfile
+
     cwd = os.getcwd()
     top = _git(["rev-parse", "--show-toplevel"], cwd, flag).decode().strip()
     _git(["rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"], top, flag)
@@ -200,6 +202,8 @@ def load_side(text: str, opts: Any, *, rev: str | None = None, check: str | None
               other: str | None = None) -> Loaded:
     """One side of a diff: a baseline (``file.json#check``), or a model source, at ``rev``
     when given."""
+    import tempfile
+
     if rev is None:
         side = _baseline_side(text, check, other)
         if side is not None:

@@ -265,6 +265,8 @@ class BlockRow:
     path: tuple[str, ...]
     rows: tuple[Row, ...]
     cost: Cost
+    first: int = 0
+    """Index of ``rows[0]`` in the sequence that was collapsed."""
 
     @property
     def name(self) -> str:
@@ -276,14 +278,27 @@ class BlockRow:
 
 
 def collapse(rows: Sequence[Row], depth: int) -> list[BlockRow]:
-    """Group consecutive rows by the first ``depth`` parts of their path."""
+    """Group consecutive rows by the first ``depth`` parts of their path (linear time)."""
     out: list[BlockRow] = []
-    for row in rows:
-        key = row.record.path[:depth]
-        if out and out[-1].path == key:
-            last = out[-1]
-            merged = last.cost + row.cost
-            out[-1] = BlockRow(key, (*last.rows, row), merged)
-        else:
-            out.append(BlockRow(key, (row,), row.cost))
+    start = 0
+    key: tuple[str, ...] | None = None
+    for i, row in enumerate(rows):
+        k = row.record.path[:depth]
+        if k != key:
+            if key is not None:
+                out.append(_block(key, rows, start, i))
+            key, start = k, i
+    if key is not None:
+        out.append(_block(key, rows, start, len(rows)))
     return out
+
+
+def _block(key: tuple[str, ...], rows: Sequence[Row], start: int, stop: int) -> BlockRow:
+    part = tuple(rows[start:stop])
+    if len(part) == 1:
+        return BlockRow(key, part, part[0].cost, start)
+    t = Totals.of(r.cost for r in part)
+    cost = Cost(output_shape=part[-1].cost.output_shape, macs=t.macs, weights=t.weights,
+                bias=t.bias, affine=t.affine, free=t.free, buffers=t.buffers,
+                other_ops=t.other_ops, bytes=t.bytes)
+    return BlockRow(key, part, cost, start)

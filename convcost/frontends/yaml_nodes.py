@@ -1,15 +1,19 @@
 """Safe YAML reading that remembers where every mapping, key, value and list item came from.
 
-The document is *composed* by a :class:`yaml.SafeLoader` subclass (so no Python object is ever
-built from a tag) and then converted by hand into a small tree of positioned nodes. Only the
-plain YAML scalar types are constructed (null, bool, int, float, str); any other tag --
-``!!python/object``, ``!!binary``, ``!custom`` -- is an error that points at it. Duplicate keys,
-non-string keys, recursive aliases and alias bombs are errors too.
+The document is *composed* by libyaml (``yaml.CSafeLoader``) where PyYAML was built with it,
+else by a :class:`yaml.SafeLoader` subclass (so no Python object is ever built from a tag), and
+then converted by hand into a small tree of positioned nodes. A document libyaml refuses is
+read again by the pure-Python loader, so every error message and position is the same with or
+without libyaml. Only the plain YAML scalar types are constructed (null, bool, int, float,
+str); any other tag -- ``!!python/object``, ``!!binary``, ``!custom`` -- is an error that points
+at it. Duplicate keys, non-string keys, recursive aliases and alias or merge-key bombs are
+errors too; a large document written out in full is not.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import yaml
 
@@ -51,8 +55,9 @@ class YMap:
 
 YNode = YScalar | YSeq | YMap
 
-MAX_NODES = 50_000
-"""More nodes than this (after expanding aliases) is refused: an alias bomb, not a model."""
+MAX_REPEATS = 100_000
+"""Nodes that aliases and merge keys may repeat (beyond the document's own nodes, which are not
+limited): past this, the document is an alias bomb, not a model."""
 
 MAX_INT = 10**18
 """The largest integer a document may hold (a sexagesimal 1:0:0:... grows past any size)."""
@@ -63,6 +68,15 @@ _PLAIN_TAGS = {_TAG + t for t in ("null", "bool", "int", "float", "str")}
 
 class _Loader(yaml.SafeLoader):
     """SafeLoader; we only compose with it and construct plain scalars ourselves."""
+
+
+_FastLoader: type[Any] | None = None
+if getattr(yaml, "__with_libyaml__", False):  # pragma: no branch
+
+    class _CLoader(yaml.CSafeLoader):
+        """libyaml's parser and composer, PyYAML's safe constructor and resolver."""
+
+    _FastLoader = _CLoader
 
 
 def _pos(mark: yaml.Mark | None) -> Pos:
@@ -85,17 +99,27 @@ def error(file: str, pos: Pos | None, key: str, message: str) -> SpecError:
 
 
 class _Converter:
-    def __init__(self, loader: _Loader, file: str) -> None:
+    def __init__(self, loader: Any, file: str) -> None:
         self.loader = loader
         self.file = file
-        self.count = 0
+        self.repeats = 0
+        self.seen: set[int] = set()
         self.active: set[int] = set()
 
-    def convert(self, node: yaml.Node, key: str) -> YNode:
-        self.count += 1
-        if self.count > MAX_NODES:
+    def repeated(self, node: yaml.Node, key: str) -> None:
+        """Count a node converted again (through an alias or a merge key): a bomb is refused
+        after MAX_REPEATS of them, however large it would grow."""
+        self.repeats += 1
+        if self.repeats > MAX_REPEATS:
             raise error(self.file, _pos(node.start_mark), key,
-                        f"document too large (more than {MAX_NODES} nodes after aliases)")
+                        f"document too large: aliases and merge keys repeat more than "
+                        f"{MAX_REPEATS} nodes (an alias bomb?)")
+
+    def convert(self, node: yaml.Node, key: str) -> YNode:
+        if id(node) in self.seen:
+            self.repeated(node, key)
+        else:
+            self.seen.add(id(node))
         if id(node) in self.active:
             raise error(self.file, _pos(node.start_mark), key, "recursive alias")
         pos = _pos(node.start_mark)
@@ -114,6 +138,53 @@ class _Converter:
         finally:
             self.active.discard(id(node))
         raise error(self.file, pos, key, f"unsupported YAML node {type(node).__name__}")
+
+    def flatten(self, node: yaml.MappingNode, key: str) -> None:
+        """Resolve ``<<`` merge keys in place, merged pairs first: PyYAML's own
+        ``flatten_mapping`` (6.0.2 and later), with every merged pair counted, so that a
+        merge-key bomb is refused quickly under any PyYAML."""
+        merge: list[tuple[yaml.Node, yaml.Node]] = []
+        merged_keys: set[int] = set()
+        index = 0
+        while index < len(node.value):
+            key_node, value_node = node.value[index]
+            if key_node.tag == _TAG + "merge":
+                del node.value[index]
+                if isinstance(value_node, yaml.MappingNode):
+                    subnodes = [value_node]
+                elif isinstance(value_node, yaml.SequenceNode):
+                    subnodes = value_node.value
+                    for sub in subnodes:
+                        if not isinstance(sub, yaml.MappingNode):
+                            raise yaml.constructor.ConstructorError(
+                                "while constructing a mapping", node.start_mark,
+                                f"expected a mapping for merging, but found {sub.id}",
+                                sub.start_mark)
+                else:
+                    raise yaml.constructor.ConstructorError(
+                        "while constructing a mapping", node.start_mark,
+                        "expected a mapping or list of mappings for merging, but found "
+                        f"{value_node.id}", value_node.start_mark)
+                for sub in subnodes:
+                    if id(sub) in self.active:
+                        raise error(self.file, _pos(sub.start_mark), key, "recursive alias")
+                    self.active.add(id(sub))
+                    try:
+                        self.flatten(sub, key)
+                    finally:
+                        self.active.discard(id(sub))
+                    for pair in sub.value:
+                        if id(pair[0].value) not in merged_keys:
+                            merged_keys.add(id(pair[0].value))
+                            merge.append(pair)
+                            self.repeated(pair[0], key)
+            elif key_node.tag == _TAG + "value":
+                key_node.tag = _TAG + "str"
+                index += 1
+            else:
+                index += 1
+        if merge:
+            node.value = merge + node.value
 
     def _scalar(self, node: yaml.ScalarNode, key: str) -> str | int | float | bool | None:
         pos = _pos(node.start_mark)
@@ -141,7 +212,7 @@ class _Converter:
             raise error(self.file, pos, key, f"unsupported YAML tag {node.tag!r}")
         explicit = sum(1 for k_node, _ in node.value if k_node.tag != _TAG + "merge")
         try:
-            self.loader.flatten_mapping(node)  # resolves '<<' merge keys, merged pairs first
+            self.flatten(node, key)  # resolves '<<' merge keys, merged pairs first
         except yaml.YAMLError as exc:
             raise _yaml_error(self.file, exc) from None
         merged = len(node.value) - explicit
@@ -182,6 +253,16 @@ def read_yaml(text: str, file: str) -> YNode:
     if not text.strip():
         raise error(file, Pos(1, 1), "<document>", "empty file: expected a mapping with "
                     "'name', 'input' and 'layers'")
+    if _FastLoader is not None and not yaml.reader.Reader.NON_PRINTABLE.search(text):
+        fast = _FastLoader(text)
+        try:
+            node = fast.get_single_node()
+        except (yaml.YAMLError, RecursionError):
+            pass  # the pure-Python loader below says what is wrong, and where
+        else:
+            return _converted(fast, node, file)
+        finally:
+            fast.dispose()
     try:
         loader = _Loader(text)
     except yaml.YAMLError as exc:  # the reader refuses control characters up front
@@ -199,15 +280,19 @@ def read_yaml(text: str, file: str) -> YNode:
             raise _yaml_error(file, exc) from None
         except RecursionError:
             raise error(file, None, "<document>", "document nested too deeply") from None
-        if node is None:
-            raise error(file, Pos(1, 1), "<document>", "empty document: expected a mapping "
-                        "with 'name', 'input' and 'layers'")
-        try:
-            return _Converter(loader, file).convert(node, "")
-        except RecursionError:
-            raise error(file, None, "<document>", "document nested too deeply") from None
+        return _converted(loader, node, file)
     finally:
         loader.dispose()
+
+
+def _converted(loader: Any, node: yaml.Node | None, file: str) -> YNode:
+    if node is None:
+        raise error(file, Pos(1, 1), "<document>", "empty document: expected a mapping "
+                    "with 'name', 'input' and 'layers'")
+    try:
+        return _Converter(loader, file).convert(node, "")
+    except RecursionError:
+        raise error(file, None, "<document>", "document nested too deeply") from None
 
 
 def describe(node: YNode) -> str:

@@ -102,7 +102,14 @@ def count_module(tool: Tool, module: Any, inputs: Sequence[Any]) -> ReferenceCou
     from convcost.reference.fvcore_count import fvcore_count
     from convcost.reference.torch_count import torch_count
 
-    with torch.no_grad():
-        if tool is Tool.FVCORE:
-            return fvcore_count(module, inputs)
-        return torch_count(module, inputs)
+    # One thread: a reference needs the shapes of one forward pass, not its speed, and a
+    # thread pool's start-up (and spinning, on a busy machine) cost more than the arithmetic.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with torch.no_grad():
+            if tool is Tool.FVCORE:
+                return fvcore_count(module, inputs)
+            return torch_count(module, inputs)
+    finally:
+        torch.set_num_threads(threads)

@@ -22,6 +22,7 @@ from convcost.core.ops import (
 )
 from convcost.reference.model import ModelAgreement
 from convcost.report import numbers as n
+from convcost.report.fast_table import FastTable
 from convcost.report.fit import Fitted, add_columns
 from convcost.report.formats import SCHEMA_VERSION, to_csv, to_json, to_markdown
 
@@ -108,7 +109,7 @@ def _alt_dict(analysis: Analysis, row: Row) -> dict[str, Any] | None:
 
 def _block_alt(analysis: Analysis, block: BlockRow) -> dict[str, Any] | None:
     """A block's MACs with each of its convolutions in its other form."""
-    first = analysis.rows.index(block.rows[0])
+    first = block.first
     indices = range(first, first + len(block.rows))
     macs, changed, i = 0, False, first
     while i < first + len(block.rows):
@@ -332,7 +333,11 @@ def _ref_cell(report: ModelReport, tool: str, line: Line) -> str:
 
 
 class _FittedLayerTable:
-    """The layer table, dropping its least needed columns when the console is too narrow."""
+    """The layer table, dropping its least needed columns when the console is too narrow.
+
+    Widths are fitted from the representative rows only and the body is rendered by
+    :class:`FastTable`, so a table of 100,000 layers prints in time linear in its rows.
+    """
 
     DROP_ORDER = ("in → out", "alternative", "% MACs")
 
@@ -340,21 +345,23 @@ class _FittedLayerTable:
         self.report = report
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        head, foot, rows = layer_cells(self.report)
         dropped: list[str] = []
-        table = layer_table(self.report)
+        table = _layer_fast_table(self.report, head, foot, rows, ())
         for column in self.DROP_ORDER:
             unbounded = options.update(max_width=10_000)
             if Measurement.get(console, unbounded, table).minimum <= options.max_width:
                 break
             dropped.append(column)
-            table = layer_table(self.report, drop=tuple(dropped))
+            table = _layer_fast_table(self.report, head, foot, rows, tuple(dropped))
         yield table
         if dropped:
             yield Text(f"(too narrow for: {', '.join(dropped)}; widen the terminal or set "
                        "COLUMNS)", style="dim")
 
 
-def layer_table(report: ModelReport, drop: tuple[str, ...] = ()) -> Table:
+def layer_cells(report: ModelReport) -> tuple[list[str], list[str], list[list[str]]]:
+    """The layer table's header, footer and body cells, as text."""
     a = report.analysis
     total = a.totals.macs
     head = ["layer", "kind", "in → out", "params", "MACs", "% MACs",
@@ -370,15 +377,28 @@ def layer_table(report: ModelReport, drop: tuple[str, ...] = ()) -> Table:
                  _pct_bar(line.cost.macs, total), _alt_cell(line)]
         cells += [_ref_cell(report, tool, line) for tool in report.reference]
         rows.append(cells)
-    table = Table(header_style="bold", show_footer=True, footer_style="bold")
+    return head, foot, rows
+
+
+def _layer_fast_table(report: ModelReport, head: list[str], foot: list[str],
+                      rows: list[list[str]], drop: tuple[str, ...]) -> FastTable:
     keep = [i for i, h in enumerate(head) if h not in drop]
-    head = [head[i] for i in keep]
-    foot = [foot[i] for i in keep]
-    rows = [[r[i] for i in keep] for r in rows]
+    kept_head = [head[i] for i in keep]
+    kept_foot = [foot[i] for i in keep]
+    kept_rows = [[r[i] for i in keep] for r in rows] if drop else rows
+    refs = tuple(report.reference)
+    return FastTable(lambda some: _build_layer_table(kept_head, kept_foot, some, refs),
+                     kept_rows)
+
+
+def _build_layer_table(head: Sequence[str], foot: Sequence[str], rows: Sequence[Sequence[str]],
+                       references: tuple[str, ...]) -> Table:
+    """The Rich table of ``rows``; column widths follow the widest of ``rows``."""
+    table = Table(header_style="bold", show_footer=True, footer_style="bold")
     for col, h in enumerate(head):
         # numbers never shrink; names and shapes fold onto a second line instead
         width = max([len(h), len(foot[col])] + [len(r[col]) for r in rows])
-        numeric = h in ("params", "MACs") or h in report.reference
+        numeric = h in ("params", "MACs") or h in references
         fixed = numeric or h in ("% MACs", "alternative", "in → out")
         table.add_column(
             h, footer=foot[col], justify="right" if numeric else "left",
@@ -388,6 +408,14 @@ def layer_table(report: ModelReport, drop: tuple[str, ...] = ()) -> Table:
     for cells in rows:
         table.add_row(*cells)
     return table
+
+
+def layer_table(report: ModelReport, drop: tuple[str, ...] = ()) -> Table:
+    """The whole layer table as one Rich table (slow for big models: prefer ``to_table``)."""
+    head, foot, rows = layer_cells(report)
+    keep = [i for i, h in enumerate(head) if h not in drop]
+    return _build_layer_table([head[i] for i in keep], [foot[i] for i in keep],
+                              [[r[i] for i in keep] for r in rows], tuple(report.reference))
 
 
 def breakdown_table(analysis: Analysis) -> RenderableType:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from convcost._compat import StrEnum
@@ -28,15 +28,30 @@ def to_json(data: Mapping[str, Any]) -> str:
     """Indented JSON; long lists (the layers of a big model) get one entry per line, which
     stays readable and diffable and lets the C encoder do the work (indent forces the slow
     pure-Python one: 10,000 layers took 1.2 s that way)."""
-    parts = []
-    for key, value in data.items():
+    return "".join(iter_json(data))
+
+
+JSON_CHUNK = 1_000
+"""Entries of a long list encoded and handed out together by :func:`iter_json`."""
+
+
+def iter_json(data: Mapping[str, Any]) -> Iterator[str]:
+    """:func:`to_json`'s text in pieces, so a big document is written without being built
+    (and copied) whole first."""
+    dumps = json.dumps
+    yield "{\n"
+    for n, (key, value) in enumerate(data.items()):
+        yield (",\n" if n else "") + f"  {dumps(key)}: "
         if isinstance(value, list) and len(value) > LONG_LIST:
-            entries = ",\n".join("    " + json.dumps(v, ensure_ascii=False) for v in value)
-            body = "[\n" + entries + "\n  ]"
+            yield "[\n"
+            for start in range(0, len(value), JSON_CHUNK):
+                chunk = value[start:start + JSON_CHUNK]
+                yield (",\n" if start else "") + ",\n".join(
+                    "    " + dumps(v, ensure_ascii=False) for v in chunk)
+            yield "\n  ]"
         else:
-            body = json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n  ")
-        parts.append(f"  {json.dumps(key)}: {body}")
-    return "{\n" + ",\n".join(parts) + "\n}\n"
+            yield dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n  ")
+    yield "\n}\n"
 
 
 def to_csv(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:

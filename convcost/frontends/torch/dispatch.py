@@ -69,6 +69,12 @@ def counting_mode(state: WalkState) -> Any:
     from torch.utils._python_dispatch import TorchDispatchMode
 
     class CountingMode(TorchDispatchMode):  # type: ignore[no-untyped-call]
+        @classmethod
+        def _should_skip_dynamo(cls) -> bool:
+            # An eager walk: wrapping the handler in dynamo's `disable` (torch's default for
+            # dispatch modes) would import torch._dynamo, about a second, on the first op.
+            return False
+
         def __torch_dispatch__(
             self, func: Any, types: Any, args: tuple[Any, ...] = (),
             kwargs: Mapping[str, Any] | None = None,

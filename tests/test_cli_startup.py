@@ -1,0 +1,50 @@
+"""Start-up: convcost's own option values skip pydantic, and agree with typer's coercion."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from convcost.cli._plain_params import _plain
+from convcost.report.formats import Format
+
+CASES: list[tuple[Any, Any]] = [
+    (int, "3"), (int, "-12"), (int, "007"), (int, 5), (float, "0.75"), (float, "2"),
+    (float, 1.0), (str, "abc"), (str, ""), (bool, True), (bool, False), (Path, "a/b.svg"),
+    (Format, "json"), (Format, Format.TABLE), (list[str], ("1,3,8,8", "1,4")),
+]
+
+
+@pytest.mark.parametrize(("annotation", "value"), CASES)
+def test_plain_values_match_typers_coercion(annotation: Any, value: Any) -> None:
+    adapters = pytest.importorskip("typer._adapters")
+    from typer.models import OptionInfo
+
+    ok, ours = _plain(annotation, value)
+    assert ok
+    adapter = adapters.try_build_adapter(annotation, OptionInfo())
+    assert adapter is not None
+    theirs = adapter.validate_python(value)
+    assert ours == theirs and type(ours) is type(theirs)
+
+
+@pytest.mark.parametrize(("annotation", "value"), [
+    (int, "x"), (int, "3.5"), (int, " 3"), (float, "1e3"), (Format, "yaml"), (bool, "yes"),
+])
+def test_anything_else_is_left_to_typer(annotation: Any, value: Any) -> None:
+    assert _plain(annotation, value)[0] is False
+
+
+def test_compare_starts_without_pydantic() -> None:
+    code = ("import sys, io, contextlib\nfrom convcost.cli.app import app\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n"
+            "    app(args=['compare', '-k', '3', '--in', '8', '--out', '8', '--no-reference'],"
+            " standalone_mode=False)\n"
+            "print(sorted(m for m in ('pydantic', 'torch') if m in sys.modules))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip().splitlines()[-1] == "[]"
