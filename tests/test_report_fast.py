@@ -17,7 +17,8 @@ from rich.table import Table
 
 import convcost
 from convcost.core.analysis import collapse
-from convcost.report.analysis import _block_alt, _build_layer_table, layer_cells, lines_of
+from convcost.report.analysis import _block_alt, lines_of
+from convcost.report.analysis_table import _build_layer_table, layer_cells
 from convcost.report.fast_table import FastTable, representative
 from convcost.report.formats import LONG_LIST, iter_json, to_json
 

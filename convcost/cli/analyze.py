@@ -125,6 +125,7 @@ def analyze(
     from convcost.frontends.torch_archive import trust_model_files
     from convcost.frontends.torch_source import parse_input_spec
     from convcost.report import analysis as report
+    from convcost.report import analysis_table as tables
 
     if depth is not None:
         parse.positive("--depth", depth)
@@ -190,8 +191,8 @@ def analyze(
     output = console.Output(
         data=result.to_dict,
         csv=lambda: report.to_csv_text(result),
-        markdown=lambda: report.to_markdown_text(result),
-        table=lambda: report.to_table(result),
+        markdown=lambda: tables.to_markdown_text(result),
+        table=lambda: tables.to_table(result),
         extra_key="measured",
         extra_data=None if timed is None else lambda: measured.model_dict(timed),
         extra_markdown=None if timed is None else lambda: measured.model_markdown(timed),
@@ -210,5 +211,5 @@ def analyze(
     if export is not None:
         from convcost.report.html import page
 
-        console.export(report.to_table(result), export, html=page(result))
+        console.export(tables.to_table(result), export, html=page(result))
         console.note(f"wrote {export}")

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from rich.console import Console, ConsoleOptions, RenderResult
+from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
-Build = Callable[[tuple[str, ...]], Table]
+Build = Callable[[tuple[str, ...]], RenderableType]
 """Builds the table without the named columns."""
 
 

@@ -11,7 +11,8 @@ from rich.text import Text
 
 from convcost._compat import StrEnum
 from convcost.core.convention import CONVENTION
-from convcost.report.analysis import Line, ModelReport, summary_lines
+from convcost.report.analysis import Line, ModelReport
+from convcost.report.analysis_table import summary_lines
 from convcost.report.fit import Fitted, add_columns
 from convcost.report.formats import to_csv, to_markdown
 
