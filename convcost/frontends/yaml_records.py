@@ -19,7 +19,7 @@ from convcost.frontends.yaml_spec import GroupNode, LayerNode, ModelSpec, SpecNo
 __all__ = ["analyze_spec", "records_from_spec"]
 
 
-class _Walker:
+class _RecordWriter:
     """Records in execution order, each with the index of the record that made each input
     (``LayerRecord.sources``; -1 for the model input)."""
 
@@ -71,7 +71,7 @@ def records_from_spec(spec: ModelSpec, *, batch: int = 1) -> list[LayerRecord]:
     if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
         raise InputError(f"batch must be a positive integer, got {batch!r}",
                          Context(flag="--batch"))
-    walker = _Walker(batch)
+    walker = _RecordWriter(batch)
     walker.seq(spec.layers, (), ((batch, *spec.input_shape), -1))
     return walker.records
 

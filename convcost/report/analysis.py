@@ -274,7 +274,7 @@ _CSV_HEAD = ["name", "kind", "input_shape", "output_shape", "geometry", "params"
              "alternative_rule"]
 
 
-def _x(shape: Sequence[int]) -> str:
+def _shape_text(shape: Sequence[int]) -> str:
     return "x".join(map(str, shape))
 
 
@@ -284,7 +284,8 @@ def to_csv_text(report: ModelReport) -> str:
     for line in report.lines():
         alt = line.alternative or {}
         verdict = line.rows[0].verdict if len(line.rows) == 1 else None
-        row: list[Any] = [line.name, line.kind, _x(line.input_shape), _x(line.output_shape),
+        row: list[Any] = [line.name, line.kind, _shape_text(line.input_shape),
+                          _shape_text(line.output_shape),
                           line.geometry, line.cost.params, line.cost.weights, line.cost.macs,
                           line.cost.flops, line.cost.other_ops, line.cost.bytes,
                           alt.get("kind", ""), alt.get("macs", ""),

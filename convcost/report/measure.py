@@ -29,7 +29,7 @@ def _ms(ms: float) -> str:
     return f"{ms:.3f}"
 
 
-def _x(ratio: float) -> str:
+def _times(ratio: float) -> str:
     return f"{ratio:.2f}×"
 
 
@@ -95,8 +95,8 @@ def compare_table(c: Comparison, t: CompareTiming) -> RenderableType:
         rows.append([v if v != "separable" else "separable (dw → pw)",
                      _ms(tm.median_ms), _spread(tm), f"{_ms(tm.min_ms)}–{_ms(tm.max_ms)}",
                      f"{cost.macs:,}", f"{cost.intensity:.2f}",
-                     _x(std_ms / tm.median_ms) if tm.median_ms else "",
-                     _x(c.standard.macs / cost.macs) if cost.macs else ""])
+                     _times(std_ms / tm.median_ms) if tm.median_ms else "",
+                     _times(c.standard.macs / cost.macs) if cost.macs else ""])
 
     def build(drop: tuple[str, ...]) -> Table:
         keep = [i for i, h in enumerate(heads) if h not in drop]
@@ -131,8 +131,8 @@ def compare_markdown(c: Comparison, t: CompareTiming) -> str:
         tm, cost = _timing(t, v), costs[v]
         lines.append(f"| {v} | {_ms(tm.median_ms)} | {_spread(tm)} | "
                      f"{_ms(tm.min_ms)}–{_ms(tm.max_ms)} | {cost.intensity:.2f} | "
-                     f"{_x(t.standard.median_ms / tm.median_ms)} | "
-                     f"{_x(c.standard.macs / cost.macs) if cost.macs else ''} |")
+                     f"{_times(t.standard.median_ms / tm.median_ms)} | "
+                     f"{_times(c.standard.macs / cost.macs) if cost.macs else ''} |")
     lines += ["", f"- {gap_line(t.macs_speedup, t.speedup, t.settings.device)}",
               *(f"- ⚠ {w}" for w in t.warnings), f"- {settings_line(t.settings)}", ""]
     return "\n".join(lines)
@@ -186,12 +186,12 @@ def model_table(t: ModelTiming) -> RenderableType:
     heads = ("layer", "written", "standard ms", "separable ms", "spread", "MACs/byte std → sep",
              "speed-up (time)", "speed-up (MACs)")
     feet = ["total", "", _ms(t.standard_ms), _ms(t.separable_ms), "", "",
-            _x(t.speedup) if t.layers else "", _x(t.macs_speedup) if t.layers else ""]
+            _times(t.speedup) if t.layers else "", _times(t.macs_speedup) if t.layers else ""]
     rows = [[lt.name, "dw+pw" if str(lt.written) == "separable" else "conv",
              _ms(lt.standard.median_ms), _ms(lt.separable.median_ms),
              f"{_spread(lt.standard)} / {_spread(lt.separable)}" + (" ⚠" if lt.noisy else ""),
              f"{lt.standard_intensity:.1f} → {lt.separable_intensity:.1f}",
-             _x(lt.speedup), _x(lt.macs_speedup)] for lt in t.layers]
+             _times(lt.speedup), _times(lt.macs_speedup)] for lt in t.layers]
 
     def build(drop: tuple[str, ...]) -> Table:
         keep = [i for i, h in enumerate(heads) if h not in drop]
@@ -226,11 +226,11 @@ def model_markdown(t: ModelTiming) -> str:
              "speed-up (MACs) |", "|---|---|---:|---:|---:|---:|"]
     for lt in t.layers:
         lines.append(f"| {lt.name} | {lt.written} | {_ms(lt.standard.median_ms)} | "
-                     f"{_ms(lt.separable.median_ms)} | {_x(lt.speedup)} | "
-                     f"{_x(lt.macs_speedup)} |")
+                     f"{_ms(lt.separable.median_ms)} | {_times(lt.speedup)} | "
+                     f"{_times(lt.macs_speedup)} |")
     if t.layers:
         lines.append(f"| **total** | | {_ms(t.standard_ms)} | {_ms(t.separable_ms)} | "
-                     f"{_x(t.speedup)} | {_x(t.macs_speedup)} |")
+                     f"{_times(t.speedup)} | {_times(t.macs_speedup)} |")
         lines += ["", f"- {gap_line(t.macs_speedup, t.speedup, t.settings.device)}"]
     lines += [f"- ⚠ {w}" for w in t.warnings]
     lines += [f"- {settings_line(t.settings)}", ""]
