@@ -193,7 +193,7 @@ def walk(
         swapped = substitutes(model, mode, fake_mode)
         if swapped is None and mode is not Execution.META:
             stack.enter_context(tensors_restored(model))
-        state = WalkState(model, swapped[0] if swapped else None)
+        state = WalkState(model, *(swapped or (None, None)))
         if fake_mode is not None:
             stack.enter_context(fake_mode)
         try:
