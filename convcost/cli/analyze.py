@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -111,6 +112,14 @@ def analyze(
     ),
     repeats: int = typer.Option(10, "--repeats", help="Timed samples per layer (--measure)."),
     warmup: int = typer.Option(2, "--warmup", help="Untimed warm-up calls (--measure)."),
+    threads: int | None = typer.Option(
+        None, "--threads", metavar="N",
+        help="torch threads while timing (--measure; default: torch's, all cores)."),
+    top: int | None = typer.Option(
+        None, "--top", metavar="N",
+        help="Only the N costliest layers (blocks with --depth) and their share."),
+    sort: str = typer.Option("macs", "--sort", metavar="macs|params|bytes",
+                             help="What --top ranks by."),
 ) -> None:
     """Analyse a model: every layer's MACs, params and bytes, and both forms of every conv."""
     from convcost.api import Options, run
@@ -125,6 +134,15 @@ def analyze(
     if export is not None and export.suffix.lower() not in (".svg", ".html", ".htm"):
         raise InputError(f"{str(export)!r} must end in .svg or .html", Context(flag="--export"))
     elem = parse.dtype("--dtype", dtype)
+    if top is not None:
+        parse.positive("--top", top)
+    from convcost.report.top import SortBy
+
+    try:
+        sort_by = SortBy(sort.strip().lower())
+    except ValueError:
+        raise InputError(f"{sort!r} is not allowed; use macs, params or bytes",
+                         Context(flag="--sort")) from None
     specs: list[Any] = []
     for text in inputs:
         try:
@@ -156,14 +174,16 @@ def analyze(
 
         parse.positive("--repeats", repeats)
         parse.non_negative("--warmup", warmup)
-        how = timer.settings(repeats, warmup)
+        if threads is not None:
+            parse.positive("--threads", threads)
+        how = timer.settings(repeats, warmup, threads=threads)
         with console.progress("Timing both forms with torch", timer.count_jobs(result.analysis)
                               ) as advance:
             timing = timer.measure_analysis(result.analysis, how, advance)
     from convcost.report import measure as measured
 
     timed = timing
-    console.emit(fmt, console.Output(
+    output = console.Output(
         data=result.to_dict,
         csv=lambda: report.to_csv_text(result),
         markdown=lambda: report.to_markdown_text(result),
@@ -172,7 +192,19 @@ def analyze(
         extra_data=None if timed is None else lambda: measured.model_dict(timed),
         extra_markdown=None if timed is None else lambda: measured.model_markdown(timed),
         extra_table=None if timed is None else lambda: measured.model_table(timed),
-    ))
+    )
+    if top is not None:  # a hotspot view instead of every layer
+        from convcost.report import top as hot
+
+        n = top
+        output = dataclasses.replace(
+            output, data=lambda: {**result.to_dict(), "top": hot.to_dict(result, n, sort_by)},
+            csv=lambda: hot.to_csv_text(result, n, sort_by),
+            markdown=lambda: hot.to_markdown_text(result, n, sort_by),
+            table=lambda: hot.to_table(result, n, sort_by))
+    console.emit(fmt, output)
     if export is not None:
-        console.export(report.to_table(result), export)
+        from convcost.report.html import page
+
+        console.export(report.to_table(result), export, html=page(result))
         console.note(f"wrote {export}")

@@ -109,4 +109,5 @@ def _root(
 from convcost.cli import analyze as _analyze  # noqa: E402,F401
 from convcost.cli import check as _check  # noqa: E402,F401
 from convcost.cli import compare as _compare  # noqa: E402,F401  (registers the command)
+from convcost.cli import diff as _diff  # noqa: E402,F401
 from convcost.cli import sweep as _sweep  # noqa: E402,F401

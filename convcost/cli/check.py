@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shlex
 from pathlib import Path
 
 import typer
@@ -11,7 +13,7 @@ from convcost._compat import StrEnum
 from convcost.budget.policy import CheckFormat, FailOn, Policy
 from convcost.cli import console
 from convcost.cli.app import app
-from convcost.errors import Context, InputError
+from convcost.errors import Context, ConvcostError, InputError
 
 EXAMPLE = """[b]Examples[/b]
 
@@ -91,6 +93,56 @@ def check(
         help="GitHub workflow commands on stderr (auto: when GITHUB_ACTIONS=true)."),
 ) -> None:
     """Check models against cost budgets: absolute limits and increases over a baseline."""
+    github = annotations is Annotations.GITHUB or (
+        annotations is Annotations.AUTO and os.environ.get("GITHUB_ACTIONS") == "true")
+    try:
+        code = _check(target, maxima, increases, inputs, kwargs, scope, baseline,
+                      update_baseline, fail_on, missing_baseline, fmt, junit, markdown, github)
+    except ConvcostError as e:
+        _error_reports(e, junit, markdown, github)
+        raise
+    if code:
+        raise typer.Exit(code)
+
+
+def _error_reports(e: ConvcostError, junit: Path | None, markdown: Path | None,
+                   github: bool) -> None:
+    """A check that cannot run still leaves a report saying why (exit 2 or 3)."""
+    from convcost.report import budget_ci as report
+
+    message = str(e)
+    ctx = e.context
+    for path, text in ((markdown, report.error_markdown(message, e.exit_code)),
+                       (junit, report.error_junit(message, e.exit_code, ctx.file, ctx.line))):
+        if path is not None:
+            with contextlib.suppress(ConvcostError):
+                _write(path, text, "--markdown" if path is markdown else "--junit")
+    if github:
+        typer.echo(report.error_annotation(" ".join(message.split()), ctx.file, ctx.line,
+                                           ctx.col), err=True)
+
+
+def update_command(target: str, maxima: list[str], increases: list[str], inputs: list[str],
+                   kwargs: str | None, scope: str | None, baseline: Path | None) -> str:
+    """The command that rewrites this run's baseline, exactly as it can be pasted."""
+    args = ["convcost", "check", target]
+    for flag, values in (("--max", maxima), ("--max-increase", increases),
+                         ("--input", inputs)):
+        for value in values:
+            args += [flag, value]
+    optional: list[tuple[str, str | None]] = [
+        ("--kwargs", kwargs), ("--scope", scope),
+        ("--baseline", None if baseline is None else str(baseline))]
+    for flag, given in optional:
+        if given is not None:
+            args += [flag, given]
+    return shlex.join([*args, "--update-baseline"])
+
+
+def _check(target: str, maxima: list[str], increases: list[str], inputs: list[str],
+           kwargs: str | None, scope: str | None, baseline: Path | None,
+           update_baseline: bool, fail_on: FailOn, missing_baseline: Policy,
+           fmt: CheckFormat, junit: Path | None, markdown: Path | None, github: bool) -> int:
     from convcost import __version__
     from convcost.budget.baseline import Baseline, baseline_text, load_baseline, parse_baseline
     from convcost.budget.check import evaluate
@@ -100,6 +152,7 @@ def check(
     from convcost.core.convention import CONVENTION
     from convcost.frontends.torch_source import InputSpec, parse_input_spec
     from convcost.report import budget as report
+    from convcost.report import budget_ci as ci
 
     if is_budget_file(target):
         for flag, given in (("--max", maxima), ("--max-increase", increases),
@@ -136,7 +189,9 @@ def check(
 
     outcome = evaluate(budget, measured, current, baseline_path=baseline_path,
                        version=__version__, convention=convention, policy=missing_baseline,
-                       baseline_written=update_baseline)
+                       baseline_written=update_baseline,
+                       update_command=update_command(target, maxima, increases, inputs, kwargs,
+                                                     scope, baseline))
     code = outcome.exit_code(fail_on)
 
     if fmt is CheckFormat.JSON:
@@ -153,13 +208,10 @@ def check(
             console.note(v.message)
         console.note(report.summary(outcome, code))
     if junit is not None:
-        _write(junit, report.to_junit(outcome, fail_on), "--junit")
+        _write(junit, ci.to_junit(outcome, fail_on), "--junit")
     if markdown is not None:
         _write(markdown, report.to_markdown_text(outcome, code), "--markdown")
-    github = annotations is Annotations.GITHUB or (
-        annotations is Annotations.AUTO and os.environ.get("GITHUB_ACTIONS") == "true")
     if github:
-        for command in report.github_annotations(outcome):
+        for command in ci.github_annotations(outcome):
             typer.echo(command, err=True)
-    if code:
-        raise typer.Exit(code)
+    return code

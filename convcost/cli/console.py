@@ -61,17 +61,29 @@ def status(message: str) -> Iterator[None]:
         yield
 
 
-def export(renderable: RenderableType, path: Path) -> None:
-    """Save a rendered report as SVG or HTML (Rich's own export)."""
+SVG_COLUMNS = 100
+"""An SVG export is this many columns wide at most: readable when scaled into a document."""
+
+
+def export(renderable: RenderableType, path: Path, html: str | None = None) -> None:
+    """Save a report: ``html`` (a complete page) for .html when given, else Rich's HTML; SVG
+    on a light background, at most SVG_COLUMNS wide."""
+    from rich.terminal_theme import DEFAULT_TERMINAL_THEME
+
     from convcost.errors import Context, InputError
 
-    recorder = Console(record=True, width=_width() or 160, file=open(os.devnull, "w"))  # noqa: SIM115
-    recorder.print(renderable)
+    svg = path.suffix.lower() == ".svg"
     try:
-        if path.suffix.lower() == ".svg":
-            recorder.save_svg(str(path), title="convcost")
+        if not svg and html is not None:
+            path.write_text(html, encoding="utf-8")
+            return
+        width = min(_width() or SVG_COLUMNS, SVG_COLUMNS) if svg else (_width() or 160)
+        recorder = Console(record=True, width=width, file=open(os.devnull, "w"))  # noqa: SIM115
+        recorder.print(renderable)
+        if svg:
+            recorder.save_svg(str(path), title="convcost", theme=DEFAULT_TERMINAL_THEME)
         else:
-            recorder.save_html(str(path))
+            recorder.save_html(str(path), theme=DEFAULT_TERMINAL_THEME)
     except OSError as e:
         raise InputError(f"cannot write {path}: {e.strerror}", Context(flag="--export")) from None
 

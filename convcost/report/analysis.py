@@ -33,6 +33,7 @@ from convcost.core.ops import (
 )
 from convcost.reference.model import ModelAgreement
 from convcost.report import numbers as n
+from convcost.report.fit import Fitted, add_columns
 from convcost.report.formats import SCHEMA_VERSION, to_csv, to_json, to_markdown
 
 BAR_WIDTH = 6
@@ -68,12 +69,26 @@ class ModelReport:
     def __rich__(self) -> RenderableType:
         return to_table(self)
 
-    def _repr_html_(self) -> str:  # notebooks
-        import io
+    def _repr_html_(self) -> str:
+        """A notebook shows this, once: real HTML tables, no Rich console involved."""
+        from convcost.report.html import fragment
 
-        console = Console(record=True, width=140, file=io.StringIO())
-        console.print(to_table(self))
-        return console.export_html(inline_styles=True)
+        return fragment(self)
+
+    def summary(self) -> str:
+        """One line: model, input, MACs, params and layer count."""
+        a = self.analysis
+        t = a.totals
+        lb = "≥ " if a.lower_bound else ""
+        shapes = ", ".join(n.shape(s) for s in a.input_shapes)
+        return (f"{a.name}: {lb}{t.macs:,} MACs, {t.params:,} params, {lb}{t.bytes:,} bytes, "
+                f"{len(a.rows):,} layers, input {shapes}")
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def __repr__(self) -> str:
+        return f"<ModelReport {self.summary()}>"
 
 
 # ---------------------------------------------------------------- one line per row or block
@@ -400,34 +415,53 @@ def layer_table(report: ModelReport, drop: tuple[str, ...] = ()) -> Table:
     return table
 
 
-def breakdown_table(analysis: Analysis) -> Table:
-    table = Table(title="Breakdown by layer type (the paper's Table 2)", title_justify="left",
-                  header_style="bold")
-    for h in ("type", "MACs", "% MACs", "weights", "% weights", "params", "% params"):
-        table.add_column(h, justify="left" if h == "type" else "right")
-    for b in analysis.breakdown:
-        table.add_row(b.group, f"{b.macs:,}", n.pct(b.macs_pct), f"{b.weights:,}",
-                      n.pct(b.weights_pct), f"{b.params:,}", n.pct(b.params_pct))
-    return table
+def breakdown_table(analysis: Analysis) -> RenderableType:
+    """The paper's Table 2; a narrow console drops columns, never digits."""
+    head = ("type", "MACs", "% MACs", "weights", "% weights", "params", "% params")
+    rows = [[b.group, f"{b.macs:,}", n.pct(b.macs_pct), f"{b.weights:,}",
+             n.pct(b.weights_pct), f"{b.params:,}", n.pct(b.params_pct)]
+            for b in analysis.breakdown]
+
+    def build(drop: tuple[str, ...]) -> Table:
+        table = Table(title="Breakdown by layer type (the paper's Table 2)",
+                      title_justify="left", header_style="bold")
+        keep = [i for i, h in enumerate(head) if h not in drop]
+        cells = [[r[i] for i in keep] for r in rows]
+        add_columns(table, [head[i] for i in keep], cells, numeric=lambda h: h != "type")
+        for r in cells:
+            table.add_row(*r)
+        return table
+
+    return Fitted(build, ("% params", "params", "% weights"))
 
 
-def variants_table(analysis: Analysis) -> Table:
+def variants_table(analysis: Analysis) -> RenderableType:
+    """The whole model in each form; a narrow console drops columns, never digits."""
     written = analysis.variants[Variant.AS_WRITTEN]
-    table = Table(title="The whole model in each form", title_justify="left",
-                  header_style="bold")
-    for h in ("form", "MACs", "", "weights", "params", "MACs vs as written"):
-        table.add_column(h, justify="left" if h == "form" else "right")
+    head = ("form", "MACs", "", "weights", "params", "MACs vs as written")
     labels = {
         Variant.AS_WRITTEN: "as written",
         Variant.STANDARD: "standard (every dw + pw pair as one conv)",
         Variant.SEPARABLE: "separable (every k×k conv as dw + pw)",
     }
+    rows = []
     for v, t in analysis.variants.items():
         ratio = t.macs / written.macs if written.macs else 0.0
         mark = " ◀" if v is analysis.rewritten_as else ""
-        table.add_row(labels[v] + mark, f"{t.macs:,}", n.human(t.macs), f"{t.weights:,}",
-                      f"{t.params:,}", f"{ratio:.3f}×")
-    return table
+        rows.append([labels[v] + mark, f"{t.macs:,}", n.human(t.macs), f"{t.weights:,}",
+                     f"{t.params:,}", f"{ratio:.3f}×"])
+
+    def build(drop: tuple[str, ...]) -> Table:
+        table = Table(title="The whole model in each form", title_justify="left",
+                      header_style="bold")
+        keep = [i for i, h in enumerate(head) if h not in drop]
+        cells = [[r[i] for i in keep] for r in rows]
+        add_columns(table, [head[i] for i in keep], cells, numeric=lambda h: h != "form")
+        for r in cells:
+            table.add_row(*r)
+        return table
+
+    return Fitted(build, ("", "params"))
 
 
 def summary_lines(report: ModelReport) -> list[Text]:
