@@ -60,22 +60,12 @@ def analyze(
     ``input_shape`` includes the batch dimension for torch models (``(1, 3, 224, 224)``); a YAML
     description carries its own input shape.
     """
-    from convcost.frontends.torch_source import as_input_specs
+    from convcost.api_checks import checked_options
 
-    elem = dtype if isinstance(dtype, DType) else DType.parse(dtype)
-    shapes: list[Sequence[int]] = list(input_shapes or ([input_shape] if input_shape else []))
-    specs = tuple(spec for s in shapes for spec in as_input_specs(s))
-    opts = Options(
-        inputs=specs,
-        dtype=elem,
-        batch=batch,
-        width_mult=width_mult,
-        resolution=resolution,
-        rewrite_as=Variant(rewrite_as),
-        reference=tuple(Tool(t) for t in reference),
-        kwargs=kwargs,
-        depth=depth,
-        strict=strict,
+    opts = checked_options(
+        input_shape=input_shape, input_shapes=input_shapes, dtype=dtype, batch=batch,
+        width_mult=width_mult, resolution=resolution, rewrite_as=rewrite_as,
+        reference=reference, kwargs=kwargs, depth=depth, strict=strict,
     )
     return run(model_or_path, opts)
 
@@ -99,7 +89,7 @@ def _names_macs(analysis: Analysis, depth: int | None) -> list[tuple[str, int]]:
 def _yaml(path: str, opts: Options) -> ModelReport:
     from convcost.frontends.yaml_records import analyze_spec
     from convcost.frontends.yaml_spec import load_spec
-    from convcost.reference.model import skip_reason
+    from convcost.reference.model import estimate_bytes, memory_reason, skip_reason
 
     if opts.batch < 1:
         raise InputError(f"must be a positive integer, got {opts.batch}", Context(flag="--batch"))
@@ -112,7 +102,8 @@ def _yaml(path: str, opts: Options) -> ModelReport:
     notes: list[str] = []
     reference = {}
     if opts.reference:
-        reason = skip_reason(analysis.rewritten_as, analysis.totals.params)
+        reason = skip_reason(analysis.rewritten_as, analysis.totals.params) or \
+            memory_reason(estimate_bytes(analysis))
         if reason:
             notes.append(reason)
         else:

@@ -73,15 +73,28 @@ def _bad(path: str, message: str, line: int | None = None) -> InputError:
                       Context(file=path, line=line))
 
 
+MAX_BYTES = 64 << 20
+MAX_COUNT = 10**18
+"""Counts and shape sizes beyond this are refused."""
+
+
+def _no_float(text: str) -> Any:
+    raise ValueError(f"{text[:20]!r}: a baseline holds integers only")
+
+
 def _int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_COUNT
 
 
 def parse_baseline(text: str, path: str) -> Baseline:
+    if len(text) > MAX_BYTES:
+        raise _bad(path, f"larger than {MAX_BYTES:,} characters")
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_float=_no_float, parse_constant=_no_float)
     except json.JSONDecodeError as e:
         raise _bad(path, f"not JSON: {e.msg}", e.lineno) from None
+    except (ValueError, RecursionError) as e:  # a 5,000-digit integer, a 100,000-deep list
+        raise _bad(path, f"not a baseline: {type(e).__name__}: {str(e)[:80]}") from None
     if not isinstance(data, dict):
         raise _bad(path, "expected a JSON object")
     if data.get("schema") != SCHEMA:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +48,8 @@ def parse_kwargs(text: str | None) -> dict[str, object] | None:
     except json.JSONDecodeError as e:
         raise InputError(f"not JSON: {e.msg} at column {e.colno}",
                          Context(flag="--kwargs")) from None
+    except (ValueError, RecursionError) as e:  # a 5,000-digit integer, a deeply nested list
+        raise InputError(f"not usable JSON: {type(e).__name__}", Context(flag="--kwargs")) from None
     if not isinstance(value, dict):
         raise InputError("must be a JSON object, e.g. '{\"num_classes\": 10}'",
                          Context(flag="--kwargs"))
@@ -64,13 +64,6 @@ def parse_as(text: str | None) -> Variant:
         return Variant(word)
     raise InputError(f"{text!r} is not allowed; use 'standard' or 'separable'",
                      Context(flag="--as"))
-
-
-def _import_from_cwd() -> None:
-    """`package.module:factory` imports from the working directory, as `python -m` would."""
-    cwd = os.getcwd()
-    if cwd not in sys.path and "" not in sys.path:
-        sys.path.insert(0, cwd)
 
 
 @app.command(epilog=EXAMPLE)
@@ -120,9 +113,11 @@ def analyze(
         help="Only the N costliest layers (blocks with --depth) and their share."),
     sort: str = typer.Option("macs", "--sort", metavar="macs|params|bytes",
                              help="What --top ranks by."),
+    trust: bool = typer.Option(False, "--trust-model-file", help=console.TRUST_HELP),
 ) -> None:
     """Analyse a model: every layer's MACs, params and bytes, and both forms of every conv."""
     from convcost.api import Options, run
+    from convcost.frontends.torch_archive import trust_model_files
     from convcost.frontends.torch_source import parse_input_spec
     from convcost.report import analysis as report
 
@@ -133,6 +128,9 @@ def analyze(
         parse.positive("--resolution", resolution)
     if export is not None and export.suffix.lower() not in (".svg", ".html", ".htm"):
         raise InputError(f"{str(export)!r} must end in .svg or .html", Context(flag="--export"))
+    if export is not None:
+        console.refuse_overwrite(export, {"model": source.rpartition(":")[0] or source},
+                                 "--export")
     elem = parse.dtype("--dtype", dtype)
     if top is not None:
         parse.positive("--top", top)
@@ -161,10 +159,10 @@ def analyze(
         depth=depth,
         strict=strict,
     )
-    _import_from_cwd()
     message = "Analysing" + (" and counting with " + ", ".join(map(str, opts.reference))
                              if opts.reference else "") + "…"
-    with console.status(message):
+    trust_model_files(trust)
+    with console.status(message), console.user_code():
         result = run(source, opts)
     for note in result.notes:
         console.note(note)

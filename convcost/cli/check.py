@@ -39,11 +39,7 @@ class Annotations(StrEnum):
 
 
 def _write(path: Path, text: str, flag: str) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    except OSError as e:
-        raise InputError(f"cannot write {path}: {e.strerror}", Context(flag=flag)) from None
+    console.write_file(path, text, flag)
 
 
 @app.command(epilog=EXAMPLE)
@@ -91,10 +87,17 @@ def check(
     annotations: Annotations = typer.Option(
         Annotations.AUTO, "--annotations",
         help="GitHub workflow commands on stderr (auto: when GITHUB_ACTIONS=true)."),
+    trust: bool = typer.Option(False, "--trust-model-file", help=console.TRUST_HELP),
 ) -> None:
     """Check models against cost budgets: absolute limits and increases over a baseline."""
     github = annotations is Annotations.GITHUB or (
         annotations is Annotations.AUTO and os.environ.get("GITHUB_ACTIONS") == "true")
+    from convcost.frontends.torch_archive import trust_model_files
+
+    trust_model_files(trust)
+    for flag, path in (("--junit", junit), ("--markdown", markdown)):
+        if path is not None:  # before anything can fail: the error report goes there too
+            console.refuse_overwrite(path, {"input": target.rpartition(":")[0] or target}, flag)
     try:
         code = _check(target, maxima, increases, inputs, kwargs, scope, baseline,
                       update_baseline, fail_on, missing_baseline, fmt, junit, markdown, github)
@@ -118,8 +121,8 @@ def _error_reports(e: ConvcostError, junit: Path | None, markdown: Path | None,
             with contextlib.suppress(ConvcostError):
                 _write(path, text, "--markdown" if path is markdown else "--junit")
     if github:
-        typer.echo(report.error_annotation(" ".join(message.split()), ctx.file, ctx.line,
-                                           ctx.col), err=True)
+        console.print_diagnostic(report.error_annotation(" ".join(message.split()), ctx.file,
+                                                         ctx.line, ctx.col))
 
 
 def update_command(target: str, maxima: list[str], increases: list[str], inputs: list[str],
@@ -160,7 +163,7 @@ def _check(target: str, maxima: list[str], increases: list[str], inputs: list[st
             if given:
                 raise InputError(f"applies to a model source, but {target} is a budget file; "
                                  "put the limit in the file", Context(flag=flag))
-        budget = load_budget(target)
+        budget = load_budget(target, baseline_given=baseline is not None)
     else:
         specs: list[InputSpec] = []
         for text in inputs:
@@ -171,11 +174,21 @@ def _check(target: str, maxima: list[str], increases: list[str], inputs: list[st
         budget = inline_budget(target, maxima, increases, inputs=tuple(specs),
                                kwargs=parse_kwargs(kwargs), scope=scope)
 
-    with console.status("Analysing…"):
+    with console.status("Analysing…"), console.user_code():
         measured = measure(budget)
 
     convention = CONVENTION.to_dict()
     baseline_path = str(baseline) if baseline is not None else budget.baseline
+    from convcost.cli.safety import refuse_overwrite
+
+    sources = {"budget file" if budget.file else "model": target,
+               **{f"model of check {c.name!r}": c.source.rpartition(":")[0] or c.source
+                  for c in budget.checks}}
+    if update_baseline and baseline_path is not None:
+        refuse_overwrite(baseline_path, sources, "--baseline")
+    for flag, path in (("--junit", junit), ("--markdown", markdown)):
+        if path is not None:
+            refuse_overwrite(path, {**sources, "baseline": baseline_path}, flag)
     current: Baseline | None
     if update_baseline:
         if baseline_path is None:
@@ -213,5 +226,5 @@ def _check(target: str, maxima: list[str], increases: list[str], inputs: list[st
         _write(markdown, report.to_markdown_text(outcome, code), "--markdown")
     if github:
         for command in ci.github_annotations(outcome):
-            typer.echo(command, err=True)
+            console.print_diagnostic(command)
     return code

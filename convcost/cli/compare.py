@@ -8,7 +8,7 @@ from convcost.cli import console, parse
 from convcost.cli.app import app
 from convcost.core.ops import Conv
 from convcost.core.rewrite import compare as compare_conv
-from convcost.errors import AnalysisError, Context, ConvcostError, InputError
+from convcost.errors import AnalysisError, Context, ConvcostError, InputError, ReferenceSkipped
 from convcost.report.formats import Format
 
 EXAMPLE = """[b]Examples[/b]
@@ -87,6 +87,8 @@ def compare(
             with console.status("Counting the real layers with fvcore…"):
                 agreement = compare_reference(comparison)
             result = report.CompareReport(comparison, size is None, agreement)
+        except ReferenceSkipped as e:
+            console.note(e.message)
         except AnalysisError as e:
             raise AnalysisError(e.message, Context(flag="--reference")) from e
     timing = None

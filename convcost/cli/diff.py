@@ -114,7 +114,7 @@ def at_revision(source: str, rev: str, flag: str = "--rev") -> Iterator[str]:
             yield str(moved) + name
         else:  # package.module:factory, imported from the working directory at that revision
             mirror = str(root / rel_cwd)
-            sys.path.insert(0, mirror)
+            sys.path.append(mirror)  # after the installed packages: it never shadows one
             try:
                 yield source
             finally:
@@ -256,8 +256,6 @@ def diff(
         except InputError as e:
             raise e.within(flag="--input") from None
     opts = Options(inputs=tuple(specs), kwargs=parse_kwargs(kwargs), reference=())
-    if str(Path.cwd()) not in sys.path:
-        sys.path.insert(0, str(Path.cwd()))  # package.module:factory from the working directory
     rev_a = revs[0] if revs else None
     rev_b = revs[1] if len(revs) == 2 else None
     b_text = b if b is not None else a

@@ -140,8 +140,12 @@ def _real_model(
 ) -> nn.Module | None:
     from convcost.frontends.torch import is_meta
     from convcost.frontends.torch_source import load_model
-    from convcost.reference.model import skip_reason
+    from convcost.reference.model import estimate_bytes, memory_reason, skip_reason
 
+    memory = memory_reason(estimate_bytes(analysis))
+    if memory:
+        notes.append(memory)
+        return None
     if not is_meta(model) or not any(True for _ in model.parameters()):
         return model
     params = int(analysis.extra.get("params_unique", 0) or 0)  # type: ignore[call-overload]
