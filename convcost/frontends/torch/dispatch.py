@@ -80,7 +80,14 @@ def counting_mode(state: WalkState) -> Any:
             self, func: Any, types: Any, args: tuple[Any, ...] = (),
             kwargs: Mapping[str, Any] | None = None,
         ) -> Any:
-            kwargs = kwargs or {}
+            try:
+                return self.count(func, args, kwargs or {})
+            except BaseException as err:
+                if not isinstance(err, Exception):  # Ctrl-C: it must reach the user as it is,
+                    state.interrupt = err  # even if torch turns it into another error
+                raise
+
+        def count(self, func: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> Any:
             if not isinstance(func, torch._ops.OpOverload):
                 out = func(*args, **kwargs)
                 state.uncount(str(func))

@@ -225,6 +225,8 @@ def walk(
         except ConvcostError:
             raise
         except Exception as err:
+            if state.interrupt is not None:
+                raise state.interrupt from None
             if state.bug is not None:
                 raise
             raise _forward_failed(state, mode, shapes, err) from err

@@ -84,6 +84,7 @@ class WalkState:
         self.linear_out: Any = WeakIdKeyDictionary()  # output of a bias-free Linear -> record
         self.bug: BaseException | None = None  # a handler's own error, raised under debug
         self.data_dependent: dict[str, None] = {}  # data-dependent ops met, in order
+        self.interrupt: BaseException | None = None  # a Ctrl-C met inside the dispatch mode
 
     @property
     def where(self) -> str:
