@@ -24,6 +24,8 @@ EXAMPLE = """[b]Examples[/b]
 
   convcost analyze torchvision.models:resnet18 --input 1,3,224,224 --depth 2
 
+  convcost analyze model.onnx --input input=1,3,224,224
+
   convcost analyze model.py:Net --kwargs '{"num_classes": 10}' --input 1,3,32,32
 """
 
@@ -70,12 +72,14 @@ def parse_as(text: str | None) -> Variant:
 def analyze(
     source: str = typer.Argument(
         ..., metavar="SOURCE",
-        help="A YAML description (model.yaml), package.module:factory, file.py:Name, "
-        "a TorchScript file or a torch.export .pt2 archive.",
+        help="A YAML description (model.yaml), an ONNX file (model.onnx), "
+        "package.module:factory, file.py:Name, a TorchScript file or a torch.export .pt2 "
+        "archive.",
     ),
     inputs: list[str] = typer.Option(
         [], "--input", "-i", metavar="SHAPE[:DTYPE]",
-        help="Input shape with batch, e.g. 1,3,224,224 or 1,128:int64 (repeat for several).",
+        help="Input shape with batch, e.g. 1,3,224,224 or 1,128:int64 (repeat for several); "
+        "NAME=1,3,224,224 names an ONNX model's input.",
     ),
     kwargs: str | None = typer.Option(None, "--kwargs", help="JSON arguments for the factory."),
     rewrite: str | None = typer.Option(
@@ -95,7 +99,7 @@ def analyze(
     ),
     reference: str = typer.Option(
         "fvcore", "--reference", metavar="fvcore[,torch]",
-        help="Reference counters to hold ours against.",
+        help="Reference counters to hold ours against (onnx-tool for an ONNX file).",
     ),
     no_reference: bool = typer.Option(False, "--no-reference", help="Skip reference counts."),
     strict: bool = typer.Option(False, "--strict",
@@ -117,6 +121,7 @@ def analyze(
 ) -> None:
     """Analyse a model: every layer's MACs, params and bytes, and both forms of every conv."""
     from convcost.api import Options, run
+    from convcost.frontends.onnx_load import is_onnx, parse_onnx_input
     from convcost.frontends.torch_archive import trust_model_files
     from convcost.frontends.torch_source import parse_input_spec
     from convcost.report import analysis as report
@@ -144,7 +149,7 @@ def analyze(
     specs: list[Any] = []
     for text in inputs:
         try:
-            specs += parse_input_spec(text)
+            specs += parse_onnx_input(text) if is_onnx(source) else parse_input_spec(text)
         except InputError as e:
             raise e.within(flag="--input") from None
     opts = Options(
