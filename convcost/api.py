@@ -24,7 +24,12 @@ YAML_SUFFIXES = (".yaml", ".yml")
 @dataclass(frozen=True)
 class Options:
     inputs: tuple[Any, ...] = ()
-    """torch inputs as ``InputSpec`` (shape with batch, dtype); YAML carries its own."""
+    """torch inputs as ``InputSpec`` (shape with batch, dtype), tuples of them or plain values;
+    YAML carries its own."""
+    input_kwargs: dict[str, Any] | None = None
+    """torch keyword inputs by name (values as in ``inputs``)."""
+    execute: bool = True
+    """Allow one real run on the cpu when the forward cannot run without data."""
     dtype: DType = DType.FLOAT32
     batch: int = 1
     width_mult: float = 1.0
@@ -43,8 +48,8 @@ def is_yaml(source: object) -> bool:
 def analyze(
     model_or_path: Any,
     *,
-    input_shape: Sequence[int] | None = None,
-    input_shapes: Sequence[Sequence[int]] | None = None,
+    input_shape: Sequence[int] | str | None = None,
+    input_shapes: Sequence[Any] | None = None,
     dtype: DType | str = DType.FLOAT32,
     batch: int = 1,
     width_mult: float = 1.0,
@@ -54,19 +59,30 @@ def analyze(
     kwargs: dict[str, Any] | None = None,
     depth: int | None = None,
     strict: bool = False,
+    inputs: dict[str, Any] | None = None,
+    execute: bool = True,
 ) -> ModelReport:
     """Analyse a model; returns a report with ``totals``, ``layers``, ``to_dict()``, ``to_json()``.
 
     ``input_shape`` includes the batch dimension for torch models (``(1, 3, 224, 224)``); a YAML
-    description carries its own input shape.
+    description carries its own input shape. ``input_shapes`` lists positional inputs, each a
+    shape, a tuple of shapes (``((1, 1, 20), (1, 1, 20))`` for ``(h0, c0)``) or a plain value;
+    ``inputs`` names keyword inputs (``{"input_ids": "1,128:int64"}``). A zoo source
+    (``torchvision:resnet50``, ``timm:efficientnet_b0``, ``hf:gpt2``) without inputs takes the
+    input its metadata names. ``execute=False`` forbids the one real run on the cpu that a
+    data-dependent forward (detectors, ``.item()``) needs.
     """
-    from convcost.frontends.torch_source import as_input_specs
+    from convcost.frontends.torch_inputs import as_call
 
     elem = dtype if isinstance(dtype, DType) else DType.parse(dtype)
-    shapes: list[Sequence[int]] = list(input_shapes or ([input_shape] if input_shape else []))
-    specs = tuple(spec for s in shapes for spec in as_input_specs(s))
+    if input_shapes:
+        call = as_call(list(input_shapes), inputs)
+    else:
+        call = as_call(input_shape if input_shape else (), inputs)
     opts = Options(
-        inputs=specs,
+        inputs=call.args,
+        input_kwargs=dict(call.kwargs) or None,
+        execute=execute,
         dtype=elem,
         batch=batch,
         width_mult=width_mult,

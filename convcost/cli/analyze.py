@@ -6,7 +6,6 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
 
 import typer
 
@@ -23,7 +22,11 @@ EXAMPLE = """[b]Examples[/b]
 
   convcost analyze configs/mobilenet_v1.yaml --as standard --no-reference --format json
 
-  convcost analyze torchvision.models:resnet18 --input 1,3,224,224 --depth 2
+  convcost analyze torchvision:resnet18 --depth 2
+
+  convcost analyze timm:efficientnet_b0 --reference fvcore,torch
+
+  convcost analyze hf:gpt2 --kwargs '{"n_layer": 2}' --input input_ids=1,64:int64
 
   convcost analyze model.py:Net --kwargs '{"num_classes": 10}' --input 1,3,32,32
 """
@@ -77,11 +80,14 @@ def analyze(
     source: str = typer.Argument(
         ..., metavar="SOURCE",
         help="A YAML description (model.yaml), package.module:factory, file.py:Name, "
-        "a TorchScript file or a torch.export .pt2 archive.",
+        "a TorchScript file, a torch.export .pt2 archive, torchvision:NAME, timm:NAME or "
+        "hf:MODEL_TYPE.",
     ),
     inputs: list[str] = typer.Option(
-        [], "--input", "-i", metavar="SHAPE[:DTYPE]",
-        help="Input shape with batch, e.g. 1,3,224,224 or 1,128:int64 (repeat for several).",
+        [], "--input", "-i", metavar="[NAME=]SHAPE[:DTYPE]",
+        help="Input shape with batch, e.g. 1,3,224,224 or 1,128:int64 (repeat for several); "
+        "NAME=... for a keyword input, (A; B) for a tuple, NAME=True / 0.5 / int:3 for a "
+        "Python value. Zoo sources (torchvision:, timm:, hf:) default to their own input.",
     ),
     kwargs: str | None = typer.Option(None, "--kwargs", help="JSON arguments for the factory."),
     rewrite: str | None = typer.Option(
@@ -105,7 +111,13 @@ def analyze(
     ),
     no_reference: bool = typer.Option(False, "--no-reference", help="Skip reference counts."),
     strict: bool = typer.Option(False, "--strict",
-                                help="Exit 3 when an op could not be costed."),
+                                help="Exit 3 when an op could not be costed or a reference "
+                                "could not count the model."),
+    no_execute: bool = typer.Option(
+        False, "--no-execute",
+        help="Never run the model for real: a forward that needs data (detectors, .item()) "
+        "then exits 3 instead of running once on the cpu with random inputs.",
+    ),
     measure: bool = typer.Option(
         False, "--measure", help="Time every conv with an alternative, in both forms, with torch."
     ),
@@ -114,7 +126,7 @@ def analyze(
 ) -> None:
     """Analyse a model: every layer's MACs, params and bytes, and both forms of every conv."""
     from convcost.api import Options, run
-    from convcost.frontends.torch_source import parse_input_spec
+    from convcost.frontends.torch_inputs import parse_call
     from convcost.report import analysis as report
 
     if depth is not None:
@@ -125,14 +137,14 @@ def analyze(
     if export is not None and export.suffix.lower() not in (".svg", ".html", ".htm"):
         raise InputError(f"{str(export)!r} must end in .svg or .html", Context(flag="--export"))
     elem = parse.dtype("--dtype", dtype)
-    specs: list[Any] = []
-    for text in inputs:
-        try:
-            specs += parse_input_spec(text)
-        except InputError as e:
-            raise e.within(flag="--input") from None
+    try:
+        call = parse_call(inputs)
+    except InputError as e:
+        raise e.within(flag="--input") from None
     opts = Options(
-        inputs=tuple(specs),
+        inputs=tuple(call.args),
+        input_kwargs=dict(call.kwargs) or None,
+        execute=not no_execute,
         dtype=elem,
         batch=batch,
         width_mult=width_mult,

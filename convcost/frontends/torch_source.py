@@ -33,9 +33,12 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from convcost.errors import AnalysisError, Context, ConvcostError, InputError
+from convcost.frontends.torch_build import Built
 
 if TYPE_CHECKING:
     import torch
+
+    from convcost.frontends.torch_zoo import ZooInfo
 
 TORCHSCRIPT_SUFFIXES = frozenset({".pt", ".ts", ".pth", ".jit"})
 EXPORT_SUFFIXES = frozenset({".pt2"})
@@ -213,27 +216,29 @@ def _lookup(module: ModuleType, dotted: str, where: str) -> Any:
     return obj
 
 
-def _build(obj: Any, what: str, kwargs: Mapping[str, Any], device: str) -> torch.nn.Module:
+def _build(obj: Any, what: str, kwargs: Mapping[str, Any], device: str) -> Built:
     import torch
+
+    from convcost.frontends.torch_build import build
 
     if isinstance(obj, torch.nn.Module):
         if kwargs:
             raise InputError(f"{what} is a module instance; it takes no kwargs")
-        return obj
+        return Built(obj, "instance")
     if not callable(obj):
         raise InputError(f"{what} is a {type(obj).__name__}, not a factory or nn.Module class")
     try:
-        with torch.device(device):
-            model = obj(**kwargs)
+        built = build(lambda: obj(**kwargs), what, device)
     except ConvcostError:
         raise
     except TypeError as err:
         raise AnalysisError(f"calling {what} failed: {first_line(err)}") from err
     except Exception as err:
         raise AnalysisError(f"{what} raised {first_line(err)}") from err
-    if not isinstance(model, torch.nn.Module):
-        raise InputError(f"{what} returned a {type(model).__name__}, not a torch.nn.Module")
-    return model
+    if not isinstance(built.model, torch.nn.Module):
+        raise InputError(
+            f"{what} returned a {type(built.model).__name__}, not a torch.nn.Module")
+    return built
 
 
 def _load_torchscript(path: Path) -> torch.nn.Module:
@@ -273,10 +278,27 @@ def _load_export(path: Path) -> torch.nn.Module:
     return module
 
 
+@dataclass(frozen=True)
+class Loaded:
+    """A model and what its source says about it."""
+
+    model: torch.nn.Module
+    built: Built
+    zoo: ZooInfo | None = None
+    """Default inputs and published cost, for zoo sources (and ``torchvision.models:NAME``)."""
+
+
 def load_model(
     source: str, *, kwargs: Mapping[str, Any] | None = None, device: str = "meta"
 ) -> torch.nn.Module:
     """Load or build the model named by ``source`` (see the module docstring for the forms)."""
+    return load_source(source, kwargs=kwargs, device=device).model
+
+
+def load_source(
+    source: str, *, kwargs: Mapping[str, Any] | None = None, device: str = "meta"
+) -> Loaded:
+    """:func:`load_model`, also saying how the model was built and what input it wants."""
     try:
         return _load_model(source, dict(kwargs or {}), device)
     except ConvcostError:
@@ -285,8 +307,10 @@ def load_model(
         raise AnalysisError(f"loading {source!r} failed: {first_line(err)}") from err
 
 
-def _load_model(source: str, kwargs: dict[str, Any], device: str) -> torch.nn.Module:
+def _load_model(source: str, kwargs: dict[str, Any], device: str) -> Loaded:
     import torch
+
+    from convcost.frontends import torch_zoo
 
     try:
         torch.device(device)
@@ -295,6 +319,9 @@ def _load_model(source: str, kwargs: dict[str, Any], device: str) -> torch.nn.Mo
     source = source.strip()
     if not source:
         raise InputError("no model source given; write package.module:factory or file.py:Name")
+    if torch_zoo.is_zoo(source):
+        built, info = torch_zoo.load_zoo(source, kwargs, device)
+        return Loaded(built.model, built, info)
     target, name = _split_source(source)
     path = Path(target)
     if name is None:
@@ -308,9 +335,11 @@ def _load_model(source: str, kwargs: dict[str, Any], device: str) -> torch.nn.Mo
             if kwargs:
                 raise InputError("kwargs apply only to a factory (module:factory)")
             if suffix in EXPORT_SUFFIXES:
-                return _load_export(path)
+                net = _load_export(path)
+                return Loaded(net, Built(net, "cpu"))
             if suffix in TORCHSCRIPT_SUFFIXES:
-                return _load_torchscript(path)
+                net = _load_torchscript(path)
+                return Loaded(net, Built(net, "cpu"))
             raise InputError(f"{target}: name the model inside it as {target}:Name",
                              Context(file=target))
         raise InputError(
@@ -326,5 +355,10 @@ def _load_model(source: str, kwargs: dict[str, Any], device: str) -> torch.nn.Mo
     else:
         module = _import_module(target)
         where = f"module {target!r}"
+    zoo_name = torch_zoo.torchvision_name(target, name)
+    if zoo_name is not None:
+        built, info = torch_zoo.load_zoo(f"torchvision:{zoo_name}", kwargs, device)
+        return Loaded(built.model, built, info)
     obj = _lookup(module, name, where)
-    return _build(obj, f"{source}", kwargs, device)
+    built = _build(obj, f"{source}", kwargs, device)
+    return Loaded(built.model, built)
