@@ -11,9 +11,9 @@ import torch
 from torch import nn
 
 from convcost.errors import AnalysisError, InputError
+from convcost.frontends.torch import walk
 from convcost.frontends.torch_api import analyze_model
 from convcost.frontends.torch_source import InputSpec, load_model, parse_input_spec
-from convcost.frontends.torch_walk import walk
 
 ROOT = Path(__file__).resolve().parent.parent
 SRC = "tests.models.sources"

@@ -16,8 +16,8 @@ from torch import Tensor, nn
 
 from convcost.core.analysis import Variant
 from convcost.core.ops import Attention, BatchNorm, Conv, Linear, Matmul
+from convcost.frontends.torch import IGNORED, ROOT, walk
 from convcost.frontends.torch_api import analyze_model
-from convcost.frontends.torch_walk import IGNORED, ROOT, walk
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 

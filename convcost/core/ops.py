@@ -35,6 +35,7 @@ class Kind(StrEnum):
     ELEMENTWISE = "elementwise"
     EMBEDDING = "embedding"
     PARAMETER = "parameter"
+    REDUCE = "reduce"
 
 
 class ConvRole(StrEnum):
@@ -472,7 +473,7 @@ class Reduce:
 
     @property
     def kind(self) -> Kind:
-        return Kind.ELEMENTWISE
+        return Kind.REDUCE
 
 
 @dataclass(frozen=True)

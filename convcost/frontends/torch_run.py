@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
     from convcost.frontends.torch_inputs import Call
     from convcost.frontends.torch_source import Loaded
-    from convcost.frontends.torch_walk import TorchWalk
+    from convcost.frontends.torch import TorchWalk
 
 SEED = 0
 """The seed of a real run's random weights and inputs."""
@@ -43,7 +43,7 @@ class Run:
 
 
 def _is_meta(model: nn.Module) -> bool:
-    from convcost.frontends.torch_walk import _is_meta as meta
+    from convcost.frontends.torch import is_meta as meta
 
     return meta(model)
 
@@ -59,7 +59,7 @@ def walk_call(model: nn.Module, call: Call, execution: str, grad: bool = False) 
     import inspect
 
     from convcost.frontends.torch_inputs import bound_forward
-    from convcost.frontends.torch_walk import walk
+    from convcost.frontends.torch import walk
 
     leaves = call.leaves()
     with bound_forward(model, call) as bound:

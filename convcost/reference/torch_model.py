@@ -43,11 +43,11 @@ def _real_model(
     source: Any, loaded: Loaded, analysis: Analysis, notes: list[str], kwargs: Any
 ) -> nn.Module | None:
     from convcost.frontends.torch_source import load_source
-    from convcost.frontends.torch_walk import _is_meta
+    from convcost.frontends.torch import is_meta
     from convcost.reference.model import skip_reason
 
     model = loaded.model
-    if not _is_meta(model) or not any(True for _ in model.parameters()):
+    if not is_meta(model) or not any(True for _ in model.parameters()):
         return model
     params = int(analysis.extra.get("params_unique", 0) or 0)  # type: ignore[call-overload]
     if not isinstance(source, str):
@@ -85,7 +85,7 @@ def _count_all(
     import torch
 
     from convcost.frontends.torch_inputs import bound_forward
-    from convcost.frontends.torch_walk import _eval_mode, model_device
+    from convcost.frontends.torch import eval_mode, model_device
     from convcost.reference.failure import reason_of
     from convcost.reference.model import agreement_for, count_module
     from convcost.report.analysis import lines_of
@@ -96,7 +96,7 @@ def _count_all(
     for tool in opts.reference:
         inputs = make_inputs(call, device, random=random)
         try:
-            with _eval_mode(model), torch.no_grad(), bound_forward(model, call) as bound:
+            with eval_mode(model), torch.no_grad(), bound_forward(model, call) as bound:
                 count = count_module(tool, bound, inputs)
         except (ConvcostError, Exception) as err:
             why = reason_of(tool, err)

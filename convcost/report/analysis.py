@@ -27,6 +27,7 @@ from convcost.core.ops import (
     GlobalPool,
     Linear,
     Pool,
+    Reduce,
 )
 from convcost.reference.model import ModelAgreement
 from convcost.report import numbers as n
@@ -107,6 +108,8 @@ def kind_label(op: object) -> str:
         return str(op.function)
     if isinstance(op, BatchNorm):
         return "bn"
+    if isinstance(op, Reduce):
+        return f"reduce {op.function}"
     if isinstance(op, Pool | GlobalPool | AdaptivePool):
         prefix = {GlobalPool: "gpool", AdaptivePool: "apool"}.get(type(op), "pool")
         return f"{prefix} {op.mode}"

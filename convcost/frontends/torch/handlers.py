@@ -1,0 +1,103 @@
+"""Handlers of the ops that carry MACs: convolution, linear and every matrix product, and
+embedding lookups."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from convcost.core.ops import Conv, Embedding, Linear, Matmul, Shape
+from convcost.frontends.torch.args import ints, label
+from convcost.frontends.torch.registry import handles
+from convcost.frontends.torch.state import WalkState, shape_of
+from convcost.frontends.torch.tables import CONVS
+
+
+@handles(*CONVS)
+def _conv(w: WalkState, name: str, a: dict[str, Any], out: Any) -> None:
+    x, weight = a["input"], a["weight"]
+    dims = weight.dim() - 2
+    groups = int(a["groups"])
+    transposed = bool(a["transposed"])
+    if transposed:
+        cin, cout = int(weight.shape[0]), int(weight.shape[1]) * groups
+    else:
+        cin, cout = int(weight.shape[1]) * groups, int(weight.shape[0])
+    pads = ints(a["padding"], dims)
+    op = Conv(
+        in_channels=cin,
+        out_channels=cout,
+        kernel=shape_of(weight)[2:],
+        stride=ints(a["stride"], dims),
+        padding=tuple((p, p) for p in pads),
+        dilation=ints(a["dilation"], dims),
+        groups=groups,
+        bias=a["bias"] is not None,
+        transposed=transposed,
+        output_padding=ints(a["output_padding"], dims) if transposed else (),
+    )
+    xs = shape_of(x)
+    w.emit(op, [xs if len(xs) == dims + 2 else (1, *xs)], "conv", weight, [a["bias"]])
+
+
+def _linear_input(w: WalkState, x: Any) -> Shape:
+    shape = shape_of(x)
+    before = w.origin.get(x)
+    if before and before[-1] == shape[-1] and math.prod(before[:-1]) == math.prod(shape[:-1]):
+        return tuple(before)
+    return shape if len(shape) >= 2 else (1, *shape)
+
+
+@handles("aten.addmm", "aten.mm")
+def _mm(w: WalkState, name: str, a: dict[str, Any], out: Any) -> None:
+    if name == "aten.mm":
+        x, m, addend = a["self"], a["mat2"], None
+    else:
+        x, m, addend = a["mat1"], a["mat2"], a["self"]
+    is_bias = addend is not None and (addend.dim() == 1 or int(addend.shape[0]) == 1)
+    if w.param_of(m) is not None and (addend is None or is_bias):
+        op = Linear(int(m.shape[0]), int(m.shape[1]), bias=addend is not None)
+        w.emit(op, [_linear_input(w, x)], "linear", m, [addend])
+        if addend is None and w.last is not None and isinstance(out, w.torch.Tensor):
+            w.linear_out[out] = w.last
+        return
+    shapes = [shape_of(x), shape_of(m)] + ([shape_of(addend)] if addend is not None else [])
+    w.emit(Matmul(), shapes, label(name))
+
+
+@handles("aten.linear")
+def _linear(w: WalkState, name: str, a: dict[str, Any], out: Any) -> None:
+    weight, bias = a["weight"], a["bias"]
+    op = Linear(int(weight.shape[1]), int(weight.shape[0]), bias=bias is not None)
+    w.emit(op, [_linear_input(w, a["input"])], "linear", weight, [bias])
+
+
+@handles("aten.bmm", "aten.baddbmm", "aten.addbmm")
+def _bmm(w: WalkState, name: str, a: dict[str, Any], out: Any) -> None:
+    if name == "aten.bmm":
+        shapes = [shape_of(a["self"]), shape_of(a["mat2"])]
+    else:
+        shapes = [shape_of(a["batch1"]), shape_of(a["batch2"]), shape_of(a["self"])]
+    w.emit(Matmul(), shapes, label(name))
+
+
+@handles("aten.mv", "aten.addmv")
+def _mv(w: WalkState, name: str, a: dict[str, Any], out: Any) -> None:
+    mat, vec = (a["self"], a["vec"]) if name == "aten.mv" else (a["mat"], a["vec"])
+    shapes = [shape_of(mat), (int(vec.shape[0]), 1)]
+    if name == "aten.addmv":
+        shapes.append((int(mat.shape[0]), 1))
+    w.emit(Matmul(), shapes, label(name))
+
+
+@handles("aten.dot", "aten.vdot")
+def _dot(w: WalkState, name: str, a: dict[str, Any], out: Any) -> None:
+    n = int(a["self"].shape[0])
+    w.emit(Matmul(), [(1, n), (n, 1)], label(name))
+
+
+@handles("aten.embedding")
+def _embedding(w: WalkState, name: str, a: dict[str, Any], out: Any) -> None:
+    weight = a["weight"]
+    op = Embedding(int(weight.shape[0]), int(weight.shape[1]))
+    w.emit(op, [shape_of(a["indices"])], "embedding", weight)

@@ -1,0 +1,214 @@
+"""The execution harness: run one forward of the model under the module hooks and the counting
+dispatch mode, in eval mode, and put the model back exactly as it was."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from convcost.core.ops import FreeParameter, Shape
+from convcost.core.records import LayerRecord, Uncounted
+from convcost.errors import AnalysisError, ConvcostError, InputError
+from convcost.frontends.torch.dispatch import counting_mode
+from convcost.frontends.torch.modules import pre_hook
+from convcost.frontends.torch.state import WalkState, shape_of
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+    from convcost.frontends.torch_source import InputSpec
+
+
+@dataclass(frozen=True)
+class TorchWalk:
+    """What one forward of a torch model ran, as layer records."""
+
+    records: list[LayerRecord]
+    uncounted: list[Uncounted]
+    buffers: int
+    """Elements of every unique buffer (running statistics, masks, ...)."""
+    params_unique: int
+    """Elements of every unique parameter (tied weights once)."""
+    input_shapes: tuple[Shape, ...] = ()
+    ignored: dict[str, int] = field(default_factory=dict)
+    """aten ops run that cost no arithmetic (see :data:`IGNORED`), with counts."""
+    params_uncovered: tuple[str, ...] = ()
+    """Parameters the forward never used in a costed record (their elements are in
+    ``params_unique`` but not in the records' totals)."""
+
+
+@contextmanager
+def eval_mode(model: nn.Module) -> Iterator[None]:
+    """Every module in eval for the walk; each module's own flag restored afterwards."""
+    flags = [(m, m.training) for m in model.modules()]
+    try:
+        for m, _ in flags:
+            m.training = False
+        yield
+    finally:
+        for m, flag in flags:
+            m.training = flag
+
+
+@contextmanager
+def _quiet_fake_tensors() -> Iterator[None]:
+    """FakeTensorMode logs a traceback at ERROR level before re-raising a failing op; the
+    error reaches the user once, as an AnalysisError."""
+    import logging
+
+    logger = logging.getLogger("torch._subclasses.fake_tensor")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+@contextmanager
+def _module_hooks(state: WalkState) -> Iterator[None]:
+    from torch.nn.modules.module import (
+        register_module_forward_hook,
+        register_module_forward_pre_hook,
+    )
+
+    pre = register_module_forward_pre_hook(lambda m, a: pre_hook(state, m, a))
+    try:
+        post = register_module_forward_hook(lambda m, a, o: state.pop(m))
+    except BaseException:
+        pre.remove()
+        raise
+    try:
+        yield
+    finally:
+        pre.remove()
+        post.remove()
+
+
+InputLike = Any
+"""An InputSpec, a ``(shape, dtype)`` pair, a bare shape or a tensor (only its shape and dtype
+are used)."""
+
+
+def _specs(inputs: Sequence[InputLike]) -> list[InputSpec]:
+    import torch
+
+    from convcost.frontends.torch_source import InputSpec, parse_dtype
+
+    out = []
+    for item in inputs:
+        if isinstance(item, InputSpec):
+            out.append(item)
+        elif isinstance(item, torch.Tensor):
+            out.append(InputSpec(shape_of(item), str(item.dtype).removeprefix("torch.")))
+        elif (isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], (tuple, list))):
+            shape, dtype = item
+            word = str(dtype).removeprefix("torch.")
+            out.append(InputSpec(tuple(int(s) for s in shape), parse_dtype(word)))
+        elif isinstance(item, (tuple, list)) and all(isinstance(s, int) for s in item):
+            out.append(InputSpec(tuple(int(s) for s in item)))
+        else:
+            raise InputError(f"cannot read a model input from {item!r}")
+    if not out:
+        raise InputError("the model needs at least one input shape")
+    for spec in out:
+        if any(s < 1 for s in spec.shape):
+            raise InputError(f"input shape {list(spec.shape)} must hold sizes >= 1")
+    return out
+
+
+def model_device(model: nn.Module) -> torch.device | None:
+    """The device of the model's first parameter or buffer; None if it has neither."""
+    for p in model.parameters():
+        return p.device
+    for b in model.buffers():
+        return b.device
+    return None
+
+
+def is_meta(model: nn.Module) -> bool:
+    """Whether every parameter and buffer is on the meta device (or there are none)."""
+    tensors = [*model.parameters(), *model.buffers()]
+    return all(t.device.type == "meta" for t in tensors)
+
+
+def _unique_numel(tensors: Iterator[torch.Tensor]) -> int:
+    seen: set[int] = set()
+    total = 0
+    for t in tensors:
+        if id(t) not in seen:
+            seen.add(id(t))
+            total += t.numel()
+    return total
+
+
+def walk(
+    model: nn.Module, inputs: Sequence[InputLike], *, grad: bool = False
+) -> TorchWalk:
+    """Run one forward of ``model`` on inputs of the given shapes and record what it ran.
+
+    ``inputs``: one item per positional argument of ``forward`` — an :class:`InputSpec`, a
+    ``(shape, dtype)`` pair, a bare shape (float32) or a tensor (only its shape and dtype are
+    read). The model is left exactly as found (see the package docstring).
+    """
+    import torch
+
+    specs = _specs(inputs)
+    state = WalkState(model)
+    meta = is_meta(model)
+    device = torch.device("meta") if meta else (model_device(model) or torch.device("cpu"))
+    shapes = tuple(s.shape for s in specs)
+    with ExitStack() as stack:
+        if not meta:
+            from torch._subclasses.fake_tensor import FakeTensorMode
+
+            stack.enter_context(_quiet_fake_tensors())
+            stack.enter_context(FakeTensorMode(allow_non_fake_inputs=True))
+        try:
+            args = [torch.empty(s.shape, dtype=s.torch_dtype(), device=device) for s in specs]
+        except Exception as err:
+            raise AnalysisError(f"cannot make inputs {list(shapes)}: {_first(err)}") from err
+        stack.enter_context(eval_mode(model))
+        stack.enter_context(torch.set_grad_enabled(grad))
+        stack.enter_context(_module_hooks(state))
+        stack.enter_context(counting_mode(state))
+        try:
+            model(*args)
+        except ConvcostError:
+            raise
+        except Exception as err:
+            if state.bug is not None:
+                raise
+            shown = ", ".join(str(list(s)) for s in shapes)
+            where = state.where
+            inside = f" in module {where!r}" if where else ""
+            raise AnalysisError(
+                f"the model's forward failed{inside} on input {shown}: {_first(err)}"
+            ) from err
+    records, uncounted = state.finish()
+    names = dict(model.named_parameters())
+    uncovered = tuple(n for n, p in names.items() if id(p) not in state.used_params)
+    # parameters used directly (class tokens, position embeddings) or not at all are still
+    # parameters: one record each, so that the rows add up to sum(p.numel())
+    records += [
+        LayerRecord(tuple(n.split(".")), FreeParameter(names[n].numel()), ())
+        for n in uncovered
+    ]
+    return TorchWalk(
+        records=records,
+        uncounted=uncounted,
+        buffers=_unique_numel(model.buffers()),
+        params_unique=_unique_numel(model.parameters()),
+        input_shapes=shapes,
+        ignored=dict(state.ignored),
+        params_uncovered=uncovered,
+    )
+
+
+def _first(err: BaseException) -> str:
+    from convcost.frontends.torch_source import first_line
+
+    return first_line(err)

@@ -1,0 +1,207 @@
+"""The walker's state: the stack of running modules, how records are named, which parameter
+slices were already counted (tied weights), and what was ignored or left uncounted."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from convcost.core.ops import Op, Shape
+from convcost.core.records import LayerRecord, Uncounted
+
+if TYPE_CHECKING:
+    from torch import nn
+
+ROOT = "(root)"
+"""How the model itself is named in ``Uncounted.modules``."""
+
+
+@dataclass
+class Pending:
+    """A record being built: its path is settled when its module returns."""
+
+    op: Op
+    inputs: tuple[Shape, ...]
+    label: str
+    fixed: tuple[str, ...] | None
+    tied: bool
+    bias_tied: bool
+    path: tuple[str, ...] = ()
+
+
+@dataclass
+class Frame:
+    module: Any
+    fqn: str
+    leaf: bool
+    consumed: bool = False
+    """A module-level record covers everything this module runs (see :mod:`.modules`)."""
+    pending: list[Pending] = field(default_factory=list)
+
+
+def parts(fqn: str) -> tuple[str, ...]:
+    return tuple(fqn.split(".")) if fqn else ()
+
+
+def shape_of(t: Any) -> Shape:
+    return tuple(int(s) for s in t.shape)
+
+
+class WalkState:
+    """State of one walk: the module stack, the records, what was seen."""
+
+    def __init__(self, model: nn.Module) -> None:
+        import torch
+        from torch.utils.weak import WeakIdKeyDictionary
+
+        self.torch = torch
+        self.model = model
+        self.names: dict[int, str] = {}
+        for name, mod in model.named_modules():
+            self.names.setdefault(id(mod), name)
+        self.param_names: dict[int, str] = {}
+        for name, p in model.named_parameters():
+            self.param_names.setdefault(id(p), name)
+        self.derived: Any = WeakIdKeyDictionary()  # tensor -> parameter it is a view/copy of
+        self.origin: Any = WeakIdKeyDictionary()  # reshaped tensor -> shape before the reshape
+        self.counted: set[tuple[int, int, int]] = set()
+        self.used_params: set[int] = set()
+        self.stack: list[Frame] = [Frame(model, "", leaf=False)]
+        self.order: list[Pending] = []
+        self.uncounted: dict[str, tuple[int, list[str]]] = {}
+        self.ignored: dict[str, int] = {}
+        self.last: Pending | None = None
+        self.linear_out: Any = WeakIdKeyDictionary()  # output of a bias-free Linear -> record
+        self.bug: BaseException | None = None  # a handler's own error, raised under debug
+
+    @property
+    def where(self) -> str:
+        """The fully qualified name of the module running now ('' for the model itself)."""
+        return self.stack[-1].fqn
+
+    # ------------------------------------------------------------ modules
+
+    def push(self, module: Any) -> Frame:
+        top = self.stack[-1]
+        fqn = self.names.get(id(module))
+        if fqn is None:
+            fqn = ".".join(p for p in (top.fqn, type(module).__name__) if p)
+        leaf = next(iter(module.children()), None) is None
+        frame = Frame(module, fqn, leaf, consumed=top.consumed)
+        self.stack.append(frame)
+        return frame
+
+    def pop(self, module: Any) -> None:
+        for i in range(len(self.stack) - 1, 0, -1):
+            if self.stack[i].module is module:
+                for frame in reversed(self.stack[i:]):
+                    self.close(frame)
+                del self.stack[i:]
+                return
+
+    def close(self, frame: Frame) -> None:
+        loose = [p for p in frame.pending if p.fixed is None]
+        base = parts(frame.fqn)
+        if frame.leaf and len(loose) == 1:
+            loose[0].path = base or (type(frame.module).__name__,)
+            return
+        seen: dict[str, int] = {}
+        for p in loose:
+            n = seen[p.label] = seen.get(p.label, 0) + 1
+            p.path = (*base, p.label if n == 1 else f"{p.label}_{n}")
+
+    # ------------------------------------------------------------ records
+
+    def param_of(self, t: Any) -> Any:
+        if t is None or not isinstance(t, self.torch.Tensor):
+            return None
+        if id(t) in self.param_names:
+            return t
+        return self.derived.get(t)
+
+    def emit(
+        self,
+        op: Op,
+        inputs: Sequence[Shape],
+        label: str,
+        weight: Any = None,
+        extra_params: Sequence[Any] = (),
+        rows: tuple[int, int] | None = None,
+    ) -> None:
+        """Queue a record; ``weight`` (a tensor, maybe a view of a parameter) decides its name
+        and whether it is tied; ``rows`` = (first, count) uses only those rows of it."""
+        frame = self.stack[-1]
+        fixed: tuple[str, ...] | None = None
+        tied = False
+        param = self.param_of(weight)
+        if param is not None:
+            offset = weight.storage_offset() - param.storage_offset()
+            size = weight.numel()
+            if rows is not None:
+                per_row = weight.numel() // int(weight.shape[0])
+                offset, size = offset + rows[0] * per_row, rows[1] * per_row
+            key = (id(param), offset, size)
+            tied = key in self.counted
+            self.counted.add(key)
+            self.used_params.add(id(param))
+            owner, _, attr = self.param_names[id(param)].rpartition(".")
+            inside = frame.fqn == "" or owner == frame.fqn or owner.startswith(frame.fqn + ".")
+            if inside and not tied and attr != "weight":
+                fixed = (*parts(owner), attr.removesuffix("_weight"))
+            elif inside and not tied and owner != frame.fqn:
+                fixed = parts(owner)
+        bias_keys = []
+        for t in extra_params:
+            p = self.param_of(t)
+            if p is not None:
+                self.used_params.add(id(p))
+                bias_keys.append((id(p), t.storage_offset() - p.storage_offset(), t.numel()))
+        # a tied weight may come with a bias of its own (BERT's decoder): judge it apart
+        bias_tied = all(k in self.counted for k in bias_keys) if bias_keys else tied
+        self.counted.update(bias_keys)
+        pending = Pending(op, tuple(tuple(s) for s in inputs), label, fixed, tied, bias_tied)
+        if fixed is not None:
+            pending.path = fixed
+        frame.pending.append(pending)
+        self.order.append(pending)
+        self.last = pending
+
+    def uncount(self, name: str) -> None:
+        count, modules = self.uncounted.get(name, (0, []))
+        where = self.where or ROOT
+        if where not in modules:
+            modules.append(where)
+        self.uncounted[name] = (count + 1, modules)
+
+    def ignore(self, name: str) -> None:
+        self.ignored[name] = self.ignored.get(name, 0) + 1
+
+    def track(self, reshape: bool, source: Any, out: Any) -> None:
+        """``out`` is a view or copy of ``source``: it inherits its parameter and, through a
+        reshape, the shape it had before."""
+        param = self.param_of(source)
+        outs = out if isinstance(out, (list, tuple)) else (out,)
+        for o in outs:
+            if not isinstance(o, self.torch.Tensor):
+                continue
+            if param is not None:
+                self.derived[o] = param
+            if reshape and o is not source:
+                self.origin[o] = self.origin.get(source, shape_of(source))
+                if source in self.linear_out:
+                    self.linear_out[o] = self.linear_out[source]
+
+    def finish(self) -> tuple[list[LayerRecord], list[Uncounted]]:
+        for frame in reversed(self.stack):
+            self.close(frame)
+        seen: dict[tuple[str, ...], int] = {}
+        records = []
+        for p in self.order:
+            n = seen[p.path] = seen.get(p.path, 0) + 1
+            path = p.path if n == 1 else (*p.path[:-1], f"{p.path[-1]}#{n}")
+            records.append(LayerRecord(path=path, op=p.op, inputs=p.inputs, tied=p.tied,
+                                       bias_tied=p.bias_tied))
+        uncounted = [Uncounted(op=k, count=c, modules=tuple(m))
+                     for k, (c, m) in self.uncounted.items()]
+        return records, uncounted
