@@ -192,6 +192,9 @@ def _hf(name: str, kwargs: Mapping[str, Any], device: str) -> tuple[Built, ZooIn
         raise InputError(f"transformers has no model type {name!r} (e.g. gpt2, bert, llama, t5)")
     args = dict(kwargs)
     head = str(args.pop("head", "")) if "head" in args else ""
+    # no key/value cache in the output: the count is the same, and tracing references can
+    # then follow the forward (fvcore's tracer takes tensors and tuples only)
+    args.setdefault("use_cache", False)
     try:
         config = mapping[name](**args)
     except Exception as err:

@@ -86,17 +86,21 @@ def _count_all(
 
     from convcost.frontends.torch_inputs import bound_forward
     from convcost.frontends.torch import eval_mode, model_device
+    from convcost.reference.attention import watch_attention
     from convcost.reference.failure import reason_of
     from convcost.reference.model import agreement_for, count_module
     from convcost.report.analysis import lines_of
 
     device = model_device(model) or torch.device("cpu")
-    names = [(line.name, line.cost.macs) for line in lines_of(analysis, opts.depth)]
+    lines = lines_of(analysis, opts.depth)
+    names = [(line.name, line.cost.macs) for line in lines]
+
     out: dict[str, Any] = {}
     for tool in opts.reference:
         inputs = make_inputs(call, device, random=random)
         try:
-            with eval_mode(model), torch.no_grad(), bound_forward(model, call) as bound:
+            with eval_mode(model), torch.no_grad(), bound_forward(model, call) as bound, \
+                    watch_attention(bound) as attention:
                 count = count_module(tool, bound, inputs)
         except (ConvcostError, Exception) as err:
             why = reason_of(tool, err)
@@ -106,5 +110,6 @@ def _count_all(
             notes.append(f"{tool} reference: could not count the model — {why}; "
                          "convcost's own counts stand")
             continue
-        out[str(tool)] = agreement_for(tool, count, analysis, names)
+        skips = {name: {"attention": macs} for name, macs in attention.items()}
+        out[str(tool)] = agreement_for(tool, count, analysis, names, skips)
     return out
