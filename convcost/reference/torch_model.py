@@ -32,6 +32,11 @@ def reference_counts(
     if rewritten:
         notes.append(rewritten)
         return {}
+    from convcost.frontends.torch import is_meta
+
+    if run.execution == "real" and is_meta(run.model):
+        notes.append("reference skipped: the model is on the meta device (it has no weights)")
+        return {}
     model = (run.model if run.execution == "real"
              else _real_model(source, loaded, analysis, notes, opts.kwargs))
     if model is None:
@@ -42,8 +47,8 @@ def reference_counts(
 def _real_model(
     source: Any, loaded: Loaded, analysis: Analysis, notes: list[str], kwargs: Any
 ) -> nn.Module | None:
-    from convcost.frontends.torch_source import load_source
     from convcost.frontends.torch import is_meta
+    from convcost.frontends.torch_source import load_source
     from convcost.reference.model import skip_reason
 
     model = loaded.model
@@ -69,12 +74,12 @@ def make_inputs(call: Call, device: Any, *, random: bool) -> list[Any]:
     """Tensors for the call's leaves: zeros, or the seeded random numbers of a real run."""
     import torch
 
-    from convcost.frontends.torch_run import SEED, real_inputs
+    from convcost.frontends.torch.execution import Execution
+    from convcost.frontends.torch.execution import make_inputs as walker_inputs
+    from convcost.frontends.torch_run import SEED
 
     if random:
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(SEED)
-            return real_inputs(call.leaves(), device)
+        return walker_inputs(call.leaves(), Execution.REAL, device, SEED)
     return [torch.zeros(s.shape, dtype=s.torch_dtype(), device=device) for s in call.leaves()]
 
 
@@ -84,8 +89,8 @@ def _count_all(
 ) -> dict[str, Any]:
     import torch
 
-    from convcost.frontends.torch_inputs import bound_forward
     from convcost.frontends.torch import eval_mode, model_device
+    from convcost.frontends.torch_inputs import bound_forward
     from convcost.reference.attention import watch_attention
     from convcost.reference.failure import reason_of
     from convcost.reference.model import agreement_for, count_module

@@ -36,16 +36,17 @@ normalised once), ``registry`` (handlers keyed by op packet), ``handlers``, ``po
 
 from __future__ import annotations
 
+from convcost.frontends.torch.execution import Execution, is_meta
 from convcost.frontends.torch.harness import (
+    DataDependentError,
     InputLike,
     TorchWalk,
     eval_mode,
-    is_meta,
     model_device,
     walk,
 )
 from convcost.frontends.torch.state import ROOT
 from convcost.frontends.torch.tables import IGNORED
 
-__all__ = ["IGNORED", "ROOT", "InputLike", "TorchWalk", "eval_mode", "is_meta", "model_device",
-           "walk"]
+__all__ = ["IGNORED", "ROOT", "DataDependentError", "Execution", "InputLike", "TorchWalk",
+           "eval_mode", "is_meta", "model_device", "walk"]

@@ -9,7 +9,7 @@ from typing import Any
 
 from convcost._compat import StrEnum
 from convcost.frontends.torch.registry import Handler, handler_for, packet
-from convcost.frontends.torch.tables import IGNORED, PASS_PARAM, RESHAPES
+from convcost.frontends.torch.tables import DATA_DEPENDENT, IGNORED, PASS_PARAM, RESHAPES
 
 
 class Verdict(StrEnum):
@@ -27,6 +27,8 @@ class Classified:
     passes_param: bool
     """Its output is a view or copy of its first input (a parameter stays a parameter)."""
     reshape: bool
+    data_dependent: bool = False
+    """Its output shape or value depends on the data (see :data:`.tables.DATA_DEPENDENT`)."""
 
 
 _CACHE: dict[Any, Classified] = {}
@@ -57,6 +59,7 @@ def classify(op_packet: Any) -> Classified:
         verdict = Verdict.HANDLED
     else:
         verdict = Verdict.UNCOUNTED
-    found = Classified(name, verdict, handler, name in PASS_PARAM, name in RESHAPES)
+    found = Classified(name, verdict, handler, name in PASS_PARAM, name in RESHAPES,
+                       raw in DATA_DEPENDENT or name in DATA_DEPENDENT)
     _CACHE[op_packet] = found
     return found

@@ -78,7 +78,10 @@ def counting_mode(state: WalkState) -> Any:
                 out = func(*args, **kwargs)
                 state.uncount(str(func))
                 return out
-            known = classify(func._overloadpacket).verdict is not Verdict.UNCOUNTED
+            c = classify(func._overloadpacket)
+            if c.data_dependent:
+                state.data_dependent.setdefault(c.name, None)
+            known = c.verdict is not Verdict.UNCOUNTED
             if not known and not state.stack[-1].consumed:
                 # a composite op we do not know may decompose into ops we do
                 with self:

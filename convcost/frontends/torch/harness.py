@@ -12,6 +12,14 @@ from convcost.core.ops import FreeParameter, Shape
 from convcost.core.records import LayerRecord, Uncounted
 from convcost.errors import AnalysisError, ConvcostError, InputError
 from convcost.frontends.torch.dispatch import counting_mode
+from convcost.frontends.torch.execution import (
+    Execution,
+    attributes_restored,
+    make_inputs,
+    resolve,
+    substitutes,
+    tensors_restored,
+)
 from convcost.frontends.torch.modules import pre_hook
 from convcost.frontends.torch.state import WalkState, shape_of
 
@@ -38,6 +46,11 @@ class TorchWalk:
     params_uncovered: tuple[str, ...] = ()
     """Parameters the forward never used in a costed record (their elements are in
     ``params_unique`` but not in the records' totals)."""
+    execution: str = "meta"
+    """How the forward ran: ``meta``, ``fake`` or ``real`` (see :mod:`.execution`)."""
+    data_dependent: tuple[str, ...] = ()
+    """Data-dependent ops the forward ran (``aten.nonzero``, ``torchvision.nms``, ...), in
+    the order first met: why a real run was needed."""
 
 
 @contextmanager
@@ -129,12 +142,6 @@ def model_device(model: nn.Module) -> torch.device | None:
     return None
 
 
-def is_meta(model: nn.Module) -> bool:
-    """Whether every parameter and buffer is on the meta device (or there are none)."""
-    tensors = [*model.parameters(), *model.buffers()]
-    return all(t.device.type == "meta" for t in tensors)
-
-
 def _unique_numel(tensors: Iterator[torch.Tensor]) -> int:
     seen: set[int] = set()
     total = 0
@@ -146,29 +153,51 @@ def _unique_numel(tensors: Iterator[torch.Tensor]) -> int:
 
 
 def walk(
-    model: nn.Module, inputs: Sequence[InputLike], *, grad: bool = False
+    model: nn.Module,
+    inputs: Sequence[InputLike],
+    *,
+    grad: bool = False,
+    execution: str | Execution = Execution.AUTO,
+    seed: int = 0,
 ) -> TorchWalk:
     """Run one forward of ``model`` on inputs of the given shapes and record what it ran.
 
     ``inputs``: one item per positional argument of ``forward`` — an :class:`InputSpec`, a
     ``(shape, dtype)`` pair, a bare shape (float32) or a tensor (only its shape and dtype are
-    read). The model is left exactly as found (see the package docstring).
+    read). ``execution``: ``auto``, ``meta``, ``fake`` or ``real`` (see
+    :mod:`.execution`); ``seed`` seeds a real run's random inputs. The model is left exactly as
+    found (see the package docstring).
     """
     import torch
 
     specs = _specs(inputs)
-    state = WalkState(model)
-    meta = is_meta(model)
-    device = torch.device("meta") if meta else (model_device(model) or torch.device("cpu"))
+    mode = resolve(execution, model)
     shapes = tuple(s.shape for s in specs)
+    if mode is Execution.META:
+        device = torch.device("meta")
+    elif mode is Execution.REAL:
+        device = torch.device("cpu")
+    else:
+        device = model_device(model) or torch.device("cpu")
+        if device.type == "meta":
+            raise InputError("a model on the meta device has no weights to run on fake "
+                             "tensors; use execution 'meta' or 'real'")
     with ExitStack() as stack:
-        if not meta:
+        stack.enter_context(attributes_restored(model))
+        fake_mode = None
+        if mode is Execution.FAKE:
             from torch._subclasses.fake_tensor import FakeTensorMode
 
             stack.enter_context(_quiet_fake_tensors())
-            stack.enter_context(FakeTensorMode(allow_non_fake_inputs=True))
+            fake_mode = FakeTensorMode(allow_non_fake_inputs=True)
+        swapped = substitutes(model, mode, fake_mode)
+        if swapped is None and mode is not Execution.META:
+            stack.enter_context(tensors_restored(model))
+        state = WalkState(model, swapped[0] if swapped else None)
+        if fake_mode is not None:
+            stack.enter_context(fake_mode)
         try:
-            args = [torch.empty(s.shape, dtype=s.torch_dtype(), device=device) for s in specs]
+            args = make_inputs(specs, mode, device, seed)
         except Exception as err:
             raise AnalysisError(f"cannot make inputs {list(shapes)}: {_first(err)}") from err
         stack.enter_context(eval_mode(model))
@@ -176,21 +205,20 @@ def walk(
         stack.enter_context(_module_hooks(state))
         stack.enter_context(counting_mode(state))
         try:
-            model(*args)
+            if swapped is None:
+                model(*args)
+            else:
+                torch.func.functional_call(model, {**swapped[0], **swapped[1]}, tuple(args),
+                                           tie_weights=False, strict=False)
         except ConvcostError:
             raise
         except Exception as err:
             if state.bug is not None:
                 raise
-            shown = ", ".join(str(list(s)) for s in shapes)
-            where = state.where
-            inside = f" in module {where!r}" if where else ""
-            raise AnalysisError(
-                f"the model's forward failed{inside} on input {shown}: {_first(err)}"
-            ) from err
+            raise _forward_failed(state, mode, shapes, err) from err
     records, uncounted = state.finish()
     names = dict(model.named_parameters())
-    uncovered = tuple(n for n, p in names.items() if id(p) not in state.used_params)
+    uncovered = tuple(n for n, p in names.items() if id(p) not in _used(state, swapped, n, p))
     # parameters used directly (class tokens, position embeddings) or not at all are still
     # parameters: one record each, so that the rows add up to sum(p.numel())
     records += [
@@ -205,7 +233,42 @@ def walk(
         input_shapes=shapes,
         ignored=dict(state.ignored),
         params_uncovered=uncovered,
+        execution=str(mode),
+        data_dependent=tuple(state.data_dependent),
     )
+
+
+def _used(state: WalkState, swapped: Any, name: str, param: Any) -> set[int]:
+    """The ids of used parameters, read through the substitutes when the forward ran on
+    them: a set holding ``id(param)`` when the parameter ``name`` was used."""
+    if swapped is None:
+        return state.used_params
+    return {id(param)} if id(swapped[0][name]) in state.used_params else set()
+
+
+def _forward_failed(
+    state: WalkState, mode: Execution, shapes: tuple[Shape, ...], err: BaseException
+) -> AnalysisError:
+    shown = ", ".join(str(list(s)) for s in shapes)
+    where = state.where
+    inside = f" in module {where!r}" if where else ""
+    message = f"the model's forward failed{inside} on input {shown}: {_first(err)}"
+    ops = tuple(state.data_dependent)
+    if ops and mode is not Execution.REAL:
+        return DataDependentError(
+            f"{message} (it reads data: {', '.join(ops)}; only a real run can count it)",
+            ops=ops,
+        )
+    return AnalysisError(message)
+
+
+@dataclass
+class DataDependentError(AnalysisError):
+    """The forward reads data (``nonzero``, ``nms``, ``.item()``) that meta or fake tensors do
+    not have: one real run (``execution='real'``) can count it."""
+
+    ops: tuple[str, ...] = ()
+    """The data-dependent ops met before the forward failed."""
 
 
 def _first(err: BaseException) -> str:

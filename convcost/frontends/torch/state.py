@@ -3,7 +3,7 @@ slices were already counted (tied weights), and what was ignored or left uncount
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -51,7 +51,9 @@ def shape_of(t: Any) -> Shape:
 class WalkState:
     """State of one walk: the module stack, the records, what was seen."""
 
-    def __init__(self, model: nn.Module) -> None:
+    def __init__(self, model: nn.Module, params: Mapping[str, Any] | None = None) -> None:
+        """``params``: the tensors the forward will use in place of the model's parameters
+        (by fully qualified name), when it runs on substitutes."""
         import torch
         from torch.utils.weak import WeakIdKeyDictionary
 
@@ -61,7 +63,8 @@ class WalkState:
         for name, mod in model.named_modules():
             self.names.setdefault(id(mod), name)
         self.param_names: dict[int, str] = {}
-        for name, p in model.named_parameters():
+        named = params.items() if params is not None else model.named_parameters()
+        for name, p in named:
             self.param_names.setdefault(id(p), name)
         self.derived: Any = WeakIdKeyDictionary()  # tensor -> parameter it is a view/copy of
         self.origin: Any = WeakIdKeyDictionary()  # reshaped tensor -> shape before the reshape
@@ -74,6 +77,7 @@ class WalkState:
         self.last: Pending | None = None
         self.linear_out: Any = WeakIdKeyDictionary()  # output of a bias-free Linear -> record
         self.bug: BaseException | None = None  # a handler's own error, raised under debug
+        self.data_dependent: dict[str, None] = {}  # data-dependent ops met, in order
 
     @property
     def where(self) -> str:

@@ -170,3 +170,15 @@ ADAPTIVE = {
     "aten.adaptive_max_pool2d": PoolMode.MAX,
     "aten.adaptive_max_pool3d": PoolMode.MAX,
 }
+
+DATA_DEPENDENT = frozenset(
+    {
+        "aten.nonzero", "aten.nonzero_static", "aten.argwhere", "aten._local_scalar_dense",
+        "aten.masked_select", "aten._unique", "aten._unique2", "aten.unique_dim",
+        "aten.unique_consecutive", "aten.bincount", "aten.histc", "aten.repeat_interleave",
+        "aten.is_nonzero", "aten.equal", "aten.allclose", "aten.item",
+        "torchvision.nms", "torchvision.batched_nms",
+    }
+)
+"""Ops whose output shape or value the forward reads as data (``nonzero``, ``nms``,
+``.item()``): neither the meta device nor fake tensors can run them, one real run can."""
