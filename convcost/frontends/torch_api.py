@@ -197,6 +197,10 @@ def analyze_torch(source: Any, opts: Any) -> tuple[Analysis, dict[str, Any], lis
         False, bool(getattr(opts, "execute", True)),
     )
     notes += run.notes
+    if "heads" in analysis.extra:
+        from convcost.frontends.torch_heads import describe_heads
+
+        notes.append(describe_heads(analysis.extra["heads"]))  # type: ignore[arg-type]
     reference: dict[str, Any] = {}
     if opts.reference:
         reference = reference_counts(source, loaded, run, call, opts, analysis, notes)

@@ -21,6 +21,7 @@ they take the same default input.
 from __future__ import annotations
 
 import inspect
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -146,8 +147,16 @@ def _torchvision(name: str, kwargs: Mapping[str, Any], device: str) -> tuple[Bui
         args["weights_backbone"] = None
     if info.family == "quantization":
         args.setdefault("quantize", True)  # what the published quantized weights are
+    if "aux_loss" in accepted and info.published:
+        args.setdefault("aux_loss", True)  # torchvision's weights build the auxiliary head
     estimate = info.published.get("params")
-    built = _call(lambda: factory(weights=None, **args), f"torchvision:{name}", device, estimate)
+
+    def make() -> Any:
+        with warnings.catch_warnings():  # quantize=True: torch warns about quantized tensors
+            warnings.simplefilter("ignore", UserWarning)
+            return factory(weights=None, **args)
+
+    built = _call(make, f"torchvision:{name}", device, estimate)
     return built, info
 
 

@@ -41,6 +41,12 @@ def agreement_for(
     """``known_skips``: row name ('' for the total) -> what the tool is known not to count
     there (see :func:`~convcost.reference.reconcile.reconcile`)."""
     skips = known_skips or {}
+    # a module called more than once has rows name, name#2, ...; a reference has one entry
+    repeated: dict[str, int] = {}
+    for name, macs in names_macs:
+        base = name.split("#", 1)[0]
+        repeated[base] = repeated.get(base, 0) + macs
+    names_macs = [(name, repeated[name]) for name, _ in names_macs if "#" not in name]
     layers = {
         name: reconcile(str(tool), macs, count.by_module[name], known_skips=skips.get(name))
         for name, macs in names_macs
