@@ -52,7 +52,6 @@ def _conv(state: Any, name: str, a: dict[str, Any], out: Any) -> None:
 
     packed = _packed(a)
     weight, bias = packed.unpack()
-    dims = weight.dim() - 2
     groups = int(packed.groups())
     transposed = bool(packed.transpose())
     if transposed:
