@@ -18,7 +18,7 @@ from convcost.cli.app import app
 from convcost.errors import AnalysisError, InputError
 from convcost.frontends import torch_build
 from convcost.frontends.torch_api import analyze_model
-from convcost.frontends.torch_inputs import Call, parse_call
+from convcost.frontends.torch_inputs import parse_call
 from convcost.frontends.torch_source import InputSpec, load_source
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,7 +59,7 @@ def test_torchvision_kwargs_and_refusals() -> None:
     code, out, _ = run("analyze", "torchvision:resnet18", "--kwargs", '{"num_classes": 10}',
                        "--no-reference", "-f", "json")
     assert code == 0
-    fc = [x for x in json.loads(out)["layers"] if x["name"] == "fc"][0]
+    fc = next(x for x in json.loads(out)["layers"] if x["name"] == "fc")
     assert fc["macs"] == 512 * 10
     code, _, err = run("analyze", "torchvision:no_such_net")
     assert code == 2 and err.count("\n") == 1 and "list_models" in err

@@ -167,8 +167,8 @@ def check_torchvision(name: str) -> ZooResult:
 
 
 def check_timm(name: str) -> ZooResult:
-    import torch
     import timm
+    import torch
     from torch.utils.flop_counter import FlopCounterMode
 
     from convcost.api import analyze
