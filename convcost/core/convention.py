@@ -10,11 +10,17 @@ from convcost.core.cost import FLOPS_PER_MAC
 @dataclass(frozen=True)
 class Convention:
     name: str = "multiply-add"
-    macs: str = "multiply-adds of convolution, linear, matmul/bmm and attention"
+    macs: str = (
+        "multiply-adds of convolution, linear, matmul/bmm, einsum (the product of its index "
+        "sizes), attention and recurrent layers (per step: LSTM 4·H·(I+H), GRU 3·H·(I+H), "
+        "RNN H·(I+H))"
+    )
     flops: str = f"{FLOPS_PER_MAC} x MACs"
     other_ops: str = (
-        "bias adds, normalisation, activations, pooling and element-wise adds, "
-        "counted apart from MACs, one op per element touched (batch-norm: 2)"
+        "bias adds, normalisation, activations, pooling, reductions, gate work and element-wise "
+        "adds, counted apart from MACs, one op per element touched (batch-norm: 2); "
+        "upsampling and grid sampling: one per input sample read per output element (nearest 1, "
+        "linear 2, bilinear 4, bicubic 16, trilinear 8, as fvcore counts nearest and bilinear)"
     )
     params: str = "every unique parameter (tied weights once)"
     weights: str = "weight tensors of convolutions and linear layers (the paper's count)"
@@ -25,8 +31,8 @@ class Convention:
 
     def short(self) -> str:
         return (
-            "MACs: multiply-adds of conv, linear, matmul, attention · FLOPs = 2×MACs · "
-            "bias, norm, activation, pooling, adds are 'other ops' · params: unique "
+            "MACs: multiply-adds of conv, linear, matmul, attention, recurrent · FLOPs = 2×MACs · "
+            "bias, norm, activation, pooling, resampling, adds are 'other ops' · params: unique "
             "(weights: conv + linear weight tensors) · bytes: activations in + out + params"
         )
 

@@ -28,6 +28,8 @@ from convcost.core.ops import (
     Op,
     Pool,
     PoolMode,
+    Recurrent,
+    Upsample,
 )
 
 _ACTIVATIONS: dict[ActivationFn, type[nn.Module]] = {
@@ -178,4 +180,45 @@ def layer_for(op: Op, rank: int | None = None) -> nn.Module:
         return AddJoin()
     if isinstance(op, Concat):
         return ConcatJoin()
+    if isinstance(op, Upsample | Recurrent):
+        return _resampling_or_recurrent(op)
     raise TypeError(f"no torch layer for {type(op).__name__}")
+
+
+class _FirstOutput(nn.Module):
+    """A recurrent layer that returns its output sequence (or hidden state) only."""
+
+    def __init__(self, inner: nn.Module) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.inner(x)
+        first: torch.Tensor = out[0] if isinstance(out, tuple) else out
+        return first
+
+
+def _resampling_or_recurrent(op: Upsample | Recurrent) -> nn.Module:
+    if isinstance(op, Upsample):
+        if op.antialias:
+            raise TypeError("nn.Upsample has no antialiased mode")
+        scale = (op.scale[0] if len(op.scale) == 1 else op.scale) if op.scale else None
+        return nn.Upsample(size=op.size or None, scale_factor=None if op.size else scale,
+                           mode=op.mode, align_corners=op.align_corners)
+    rnn: nn.Module
+    if op.sequence:
+        if op.cell == "lstm":
+            rnn = nn.LSTM(op.input_size, op.hidden_size, bias=op.bias, proj_size=op.proj_size)
+        elif op.cell == "gru":
+            rnn = nn.GRU(op.input_size, op.hidden_size, bias=op.bias)
+        else:
+            rnn = nn.RNN(op.input_size, op.hidden_size, bias=op.bias,
+                         nonlinearity=op.cell.removeprefix("rnn_"))
+    elif op.cell == "lstm":
+        rnn = nn.LSTMCell(op.input_size, op.hidden_size, bias=op.bias)
+    elif op.cell == "gru":
+        rnn = nn.GRUCell(op.input_size, op.hidden_size, bias=op.bias)
+    else:
+        rnn = nn.RNNCell(op.input_size, op.hidden_size, bias=op.bias,
+                         nonlinearity=op.cell.removeprefix("rnn_"))
+    return _FirstOutput(rnn)

@@ -27,7 +27,9 @@ from convcost.core.ops import (
     GlobalPool,
     Linear,
     Pool,
+    Recurrent,
     Reduce,
+    Upsample,
 )
 from convcost.reference.model import ModelAgreement
 from convcost.report import numbers as n
@@ -110,6 +112,11 @@ def kind_label(op: object) -> str:
         return "bn"
     if isinstance(op, Reduce):
         return f"reduce {op.function}"
+    if isinstance(op, Upsample):
+        return f"up {op.mode}"
+    if isinstance(op, Recurrent):
+        return op.cell.removesuffix("_tanh").removesuffix("_relu") + ("" if op.sequence
+                                                                      else " cell")
     if isinstance(op, Pool | GlobalPool | AdaptivePool):
         prefix = {GlobalPool: "gpool", AdaptivePool: "apool"}.get(type(op), "pool")
         return f"{prefix} {op.mode}"
@@ -131,6 +138,13 @@ def geometry(op: object) -> str:
         if op.groups != 1:
             parts.append(f"g{op.groups}")
         return " ".join(parts)
+    if isinstance(op, Upsample):
+        return "×".join(map(str, op.size)) if op.size else "x" + "×".join(map(str, op.scale))
+    if isinstance(op, Recurrent):
+        return f"{op.input_size}→{op.hidden_size}" + (f"→{op.proj_size}" if op.proj_size else "")
+    equation = getattr(op, "equation", None)
+    if isinstance(equation, str):
+        return equation
     kernel = getattr(op, "kernel", None)
     if isinstance(kernel, tuple):
         stride = getattr(op, "stride", kernel)

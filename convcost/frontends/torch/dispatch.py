@@ -37,7 +37,7 @@ def on_op(state: WalkState, func: Any, args: tuple[Any, ...], kwargs: Mapping[st
     c = classify(func._overloadpacket)
     if c.passes_param and args and isinstance(args[0], state.torch.Tensor):
         state.track(c.reshape, args[0], out)
-    if state.stack[-1].consumed:
+    if state.covering:
         return
     if c.verdict is Verdict.IGNORED:
         state.ignore(c.name)
@@ -82,7 +82,7 @@ def counting_mode(state: WalkState) -> Any:
             if c.data_dependent:
                 state.data_dependent.setdefault(c.name, None)
             known = c.verdict is not Verdict.UNCOUNTED
-            if not known and not state.stack[-1].consumed:
+            if not known and not state.covering:
                 # a composite op we do not know may decompose into ops we do
                 with self:
                     r = func.decompose(*args, **kwargs)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from convcost.core.ops import AdaptivePool, Linear, Norm, NormFn, Op, PoolMode, Shape
+from convcost.frontends.torch.recurrent import module_records
 from convcost.frontends.torch.state import WalkState, shape_of
 
 
@@ -49,6 +50,12 @@ def pre_hook(state: WalkState, module: Any, args: tuple[Any, ...]) -> None:
     frame = state.push(module)
     x = args[0] if args else None
     if frame.consumed or not isinstance(x, state.torch.Tensor):
+        return
+    layers = module_records(module, x)
+    if layers is not None:
+        frame.consumed = True
+        for rec, shape, params, label in layers:
+            state.emit(rec, [shape], label, params[0], params[1:], name_by_param=False)
         return
     built = consume(module, x)
     if built is None:

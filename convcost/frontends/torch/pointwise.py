@@ -159,3 +159,10 @@ def _cat(w: WalkState, name: str, a: dict[str, Any], out: Any) -> None:
         w.emit(Concat(), shapes, "cat")
     else:
         w.ignore(name)  # a copy along another dimension: no arithmetic
+
+
+@handles("aten.cumsum", "aten.cumprod", "aten.logcumsumexp", "aten.cummax", "aten.cummin")
+def _scan(w: WalkState, name: str, a: dict[str, Any], out: Any) -> None:
+    """A running sum, product, max or min along one dimension: one op per element."""
+    base = name.removeprefix("aten.")
+    w.emit(Elementwise(base), [shape_of(a["self"])], base)

@@ -17,6 +17,7 @@ Handler = Callable[["WalkState", str, dict[str, Any], Any], None]
 H = TypeVar("H", bound=Handler)
 
 _HANDLERS: dict[Any, Handler] = {}
+_BY_NAME: dict[str, Handler] = {}  # ops of a library not loaded yet (torchvision.roi_align)
 
 
 class RegistryError(RuntimeError):
@@ -53,9 +54,14 @@ def handles(*ops: Any) -> Callable[[H], H]:
     def register(fn: H) -> H:
         for op in ops:
             key = packet(op) if isinstance(op, str) else op
+            if key is None and isinstance(op, str) and not op.startswith("aten."):
+                if op in _BY_NAME:
+                    raise RegistryError(f"a handler for {op} is already registered")
+                _BY_NAME[op] = fn
+                continue
             if key is None:
                 continue
-            if key in _HANDLERS:
+            if key in _HANDLERS or str(key) in _BY_NAME:
                 raise RegistryError(f"a handler for {key} is already registered")
             _HANDLERS[key] = fn
         return fn
@@ -65,14 +71,20 @@ def handles(*ops: Any) -> Callable[[H], H]:
 
 def handler_for(op_packet: Any) -> Handler | None:
     _load()
-    return _HANDLERS.get(op_packet)
+    return _HANDLERS.get(op_packet) or _BY_NAME.get(str(op_packet))
 
 
 def registered() -> tuple[Any, ...]:
     _load()
-    return tuple(_HANDLERS)
+    return (*_HANDLERS, *_BY_NAME)
 
 
 def _load() -> None:
     """Import every handler module (each registers its handlers when imported)."""
-    from convcost.frontends.torch import attention, handlers, pointwise  # noqa: F401
+    from convcost.frontends.torch import (  # noqa: F401
+        attention,
+        handlers,
+        pointwise,
+        recurrent,
+        resample,
+    )

@@ -84,6 +84,12 @@ class WalkState:
         """The fully qualified name of the module running now ('' for the model itself)."""
         return self.stack[-1].fqn
 
+    @property
+    def covering(self) -> bool:
+        """Whether a record already covers the ops running now (a module costed as a
+        whole)."""
+        return self.stack[-1].consumed
+
     # ------------------------------------------------------------ modules
 
     def push(self, module: Any) -> Frame:
@@ -132,9 +138,11 @@ class WalkState:
         weight: Any = None,
         extra_params: Sequence[Any] = (),
         rows: tuple[int, int] | None = None,
+        name_by_param: bool = True,
     ) -> None:
-        """Queue a record; ``weight`` (a tensor, maybe a view of a parameter) decides its name
-        and whether it is tied; ``rows`` = (first, count) uses only those rows of it."""
+        """Queue a record; ``weight`` (a tensor, maybe a view of a parameter) decides whether
+        it is tied and, with ``name_by_param``, its name; ``rows`` = (first, count) uses only
+        those rows of it."""
         frame = self.stack[-1]
         fixed: tuple[str, ...] | None = None
         tied = False
@@ -151,7 +159,9 @@ class WalkState:
             self.used_params.add(id(param))
             owner, _, attr = self.param_names[id(param)].rpartition(".")
             inside = frame.fqn == "" or owner == frame.fqn or owner.startswith(frame.fqn + ".")
-            if inside and not tied and attr != "weight":
+            if not name_by_param:
+                pass
+            elif inside and not tied and attr != "weight":
                 fixed = (*parts(owner), attr.removesuffix("_weight"))
             elif inside and not tied and owner != frame.fqn:
                 fixed = parts(owner)

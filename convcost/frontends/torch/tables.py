@@ -39,6 +39,8 @@ IGNORED: frozenset[str] = frozenset(
         "aten.reflection_pad1d", "aten.reflection_pad2d", "aten.reflection_pad3d",
         "aten.replication_pad1d", "aten.replication_pad2d", "aten.replication_pad3d",
         "aten._pad_circular", "aten._pad_enum",
+        # unpooling: a scatter of values to the positions their indices name
+        "aten.max_unpool2d", "aten.max_unpool3d",
         # creation: nothing computed from the inputs
         "aten.empty", "aten.empty_like", "aten.empty_strided", "aten.new_empty",
         "aten.new_empty_strided", "aten.zeros", "aten.zeros_like", "aten.new_zeros",
