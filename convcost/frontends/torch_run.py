@@ -52,9 +52,10 @@ def walk_call(model: nn.Module, call: Call, execution: str, grad: bool = False) 
     """The walker over ``call`` (nested and keyword inputs bound onto ``forward``)."""
     from convcost.frontends.torch import walk
     from convcost.frontends.torch_inputs import bound_forward
-    from convcost.frontends.torch_quantized import register
+    from convcost.frontends import torch_quantized, torch_selection
 
-    register()
+    torch_quantized.register()
+    torch_selection.register()
     with bound_forward(model, call) as bound:
         return walk(bound, call.leaves(), grad=grad, execution=execution, seed=SEED)
 
