@@ -25,6 +25,7 @@ FIXED_HEAD_COUNTS: dict[str, dict[str, int]] = {
     "fasterrcnn_mobilenet_v3_large_fpn": {"box": 0},
     "fasterrcnn_mobilenet_v3_large_320_fpn": {"box": 0},
     "maskrcnn_resnet50_fpn_v2": {"box": 1000, "mask": 100},
+    "keypointrcnn_resnet50_fpn": {"box": 1000, "keypoint": 1},
 }
 DEFAULT_FIXED = {"box": 1000, "mask": 0, "keypoint": 0}
 
@@ -152,6 +153,8 @@ def check_torchvision(name: str) -> ZooResult:
             frozen = 0  # this detector keeps trainable batch norms when trained too
         r.ok = r.ok and r.params - frozen == r.expected_params
         scaled, how = _scaled(name, r.macs, heads)
+        r.ok = r.ok and r.expected_gmacs is not None and math.isclose(
+            round(scaled / 1e9, 3), r.expected_gmacs)
         r.note = (f"flop_counter on the same run: {torch_count:,}" if torch_count is not None
                   else "no flop_counter count") + (
             f"; at torchvision's head counts ({how}): {scaled / 1e9:.3f} GMACs" if how else "")

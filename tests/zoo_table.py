@@ -98,8 +98,12 @@ def render(results: list[ZooResult]) -> str:
         "- **detectors** run once for real on the cpu (their proposals depend on the data); "
         "their MACs are held against `torch.utils.flop_counter` on the same run, and the "
         "note scales the count to the head counts torchvision's published figure assumes "
-        "(1000 proposals for most, 0 for the two MobileNet Faster R-CNNs, 100 mask detections "
-        "for Mask R-CNN v2) using the measured cost per proposal / detection.",
+        "(1000 proposals for most, 0 for the two MobileNet Faster R-CNNs, 0 mask detections "
+        "for Mask R-CNN, 100 for Mask R-CNN v2, one keypoint detection for Keypoint R-CNN) "
+        "using the cost per proposal / detection convcost reports (`heads` in JSON; a head no "
+        "detection reached in the run is costed for one item on the meta device). A detector "
+        "is ✓ when both hold: flop_counter agrees on the run, and the scaled count equals the "
+        "published figure.",
         "- **int8 quantized** models (`quantize=True`) run once for real; MACs match the "
         "published figure; their params are what the int8 model holds (batch norms folded "
         "into the convolutions), so they are not held against the float `num_params`.",
@@ -110,7 +114,8 @@ def render(results: list[ZooResult]) -> str:
         f"**torchvision: {len(tv)} models analysed; {len(exact)} of "
         f"{len(tv) - len(det)} non-detection models exact to the published metadata; "
         f"{sum(r.ok for r in det)} of {len(det)} detectors equal to flop_counter on the same "
-        f"run. timm: {sum(r.ok for r in tm)} of {len(tm)} exact.**",
+        f"run and, scaled to torchvision's head counts, to the published figure. "
+        f"timm: {sum(r.ok for r in tm)} of {len(tm)} exact.**",
         "",
         "| model | family | input | GMACs (timm: MACs) | expected | params | expected params "
         "| execution | ok | note |",

@@ -158,9 +158,10 @@ def _analyse(
         extra["published"] = dict(loaded.zoo.published)
     analysis = replace(analysis, extra=extra)
     if run.heads:
-        from convcost.frontends.torch_heads import head_costs
+        from convcost.frontends.torch_heads import head_costs, unreached_heads
 
         heads = head_costs(analysis)
+        heads.update(unreached_heads(run.model, heads))
         if heads:
             analysis = replace(analysis, extra={**extra, "heads": heads})
     return analysis, run

@@ -46,6 +46,54 @@ def head_costs(analysis: Analysis) -> dict[str, dict[str, Any]]:
     return out
 
 
+def unreached_heads(model: Any, seen: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Heads no item reached in the run (0 detections): their cost per item, from one walk of
+    the head and its predictor on a single pooled region."""
+    from convcost.frontends.torch import walk
+
+    roi = getattr(model, "roi_heads", None)
+    channels = getattr(getattr(model, "backbone", None), "out_channels", None)
+    out: dict[str, dict[str, Any]] = {}
+    if roi is None or not isinstance(channels, int):
+        return out
+    for head, (item, _, _) in HEADS.items():
+        modules = [getattr(roi, f"{head}_{part}", None) for part in ("roi_pool", "head",
+                                                                    "predictor")]
+        if head in seen or any(m is None for m in modules):
+            continue
+        size = getattr(modules[0], "output_size", None)
+        side = size[0] if isinstance(size, (tuple, list)) else size
+        if not isinstance(side, int):
+            continue
+        pair = _Pair(modules[1], modules[2])
+        result = walk(pair, [(1, channels, side, side)], execution="meta")
+        from convcost.core.analysis import Totals, cost_records
+        from convcost.core.dtypes import DType
+
+        macs = Totals.of(cost_records(result.records, DType.FLOAT32)).macs
+        out[head] = {"item": item, "count": 0, "macs": 0, "macs_per_item": macs}
+    return out
+
+
+def _pair_class() -> Any:
+    from torch import nn
+
+    class Pair(nn.Module):
+        def __init__(self, head: nn.Module, predictor: nn.Module) -> None:
+            super().__init__()
+            self.head = head
+            self.predictor = predictor
+
+        def forward(self, x: Any) -> Any:
+            return self.predictor(self.head(x))
+
+    return Pair
+
+
+def _Pair(head: Any, predictor: Any) -> Any:  # noqa: N802
+    return _pair_class()(head, predictor)
+
+
 def describe_heads(heads: dict[str, dict[str, Any]]) -> str:
     """``box head: 279 proposals × 1,234 MACs; mask head: ...`` (empty without heads)."""
     parts = []

@@ -2,8 +2,8 @@
 
 * ``nonzero`` / ``argwhere``: a selection of indices, no arithmetic — ignored, as the walker
   ignores ``masked_select`` and ``gather``.
-* ``topk``, ``sort``, ``argsort``, ``kthvalue``: every input element is compared once, like a
-  max reduction over the dimension (other ops = input elements; no MACs).
+* ``topk``, ``sort``, ``argsort``, ``kthvalue``, ``unique``: every input element is compared
+  once, like a max reduction over the dimension (other ops = input elements; no MACs).
 
 Importing this module and calling :func:`register` adds these handlers to the walker's
 registry where it has none of its own.
@@ -47,7 +47,8 @@ def register() -> None:
     have = set(registered())
     table = {"aten.nonzero": _ignore, "aten.nonzero_static": _ignore, "aten.argwhere": _ignore,
              "aten.topk": _select, "aten.sort": _select, "aten.argsort": _select,
-             "aten.kthvalue": _select}
+             "aten.kthvalue": _select, "aten._unique2": _select, "aten._unique": _select,
+             "aten.unique_dim": _select, "aten.unique_consecutive": _select}
     for name, fn in table.items():
         key = packet(name)
         if key is not None and key not in have:

@@ -10,9 +10,12 @@ Sources (see :func:`load_model`):
   cannot be loaded onto the meta device). Plain ``torch.save`` pickles are refused: unpickling
   runs arbitrary code.
 * ``model.pt2`` — a ``torch.export`` archive; its ``ExportedProgram.module()`` is analysed.
+* ``torchvision:NAME``, ``timm:NAME``, ``hf:MODEL_TYPE`` — model zoos, built with random weights
+  and knowing their own input (see :mod:`convcost.frontends.torch_zoo`).
 
 Factories are called under ``with torch.device(device)`` (``meta`` by default) so that building a
-model takes no weight memory. Errors: a source that does not exist or does not give a module is
+model takes no weight memory; a constructor that needs real tensors falls back as
+:mod:`convcost.frontends.torch_build` describes, and :func:`load_source` says how it was built. Errors: a source that does not exist or does not give a module is
 :class:`~convcost.errors.InputError` (exit 2); a factory or import that raises is
 :class:`~convcost.errors.AnalysisError` (exit 3) carrying the first line of its message.
 """

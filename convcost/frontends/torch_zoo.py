@@ -134,6 +134,15 @@ def torchvision_info(name: str) -> ZooInfo:
                    f"one {s}×{s} image, as torchvision measures detection models", published)
 
 
+_AS_WITH_WEIGHTS: dict[str, dict[str, Any]] = {
+    # built with weights, GoogLeNet drops its auxiliary classifiers (torchvision's builder)
+    "googlenet": {"aux_logits": False},
+    "quantized_googlenet": {"aux_logits": False},
+}
+"""Builder arguments that torchvision's weights imply, so that the random-weight model is the
+published one."""
+
+
 def _torchvision(name: str, kwargs: Mapping[str, Any], device: str) -> tuple[Built, ZooInfo]:
     import torchvision.models as tvm
 
@@ -149,11 +158,13 @@ def _torchvision(name: str, kwargs: Mapping[str, Any], device: str) -> tuple[Bui
         args.setdefault("quantize", True)  # what the published quantized weights are
     if "aux_loss" in accepted and info.published:
         args.setdefault("aux_loss", True)  # torchvision's weights build the auxiliary head
+    for key, value in _AS_WITH_WEIGHTS.get(name, {}).items():
+        args.setdefault(key, value)
     estimate = info.published.get("params")
 
     def make() -> Any:
-        with warnings.catch_warnings():  # quantize=True: torch warns about quantized tensors
-            warnings.simplefilter("ignore", UserWarning)
+        with warnings.catch_warnings():  # quantized tensors, GoogLeNet's init: not the user's
+            warnings.simplefilter("ignore")
             return factory(weights=None, **args)
 
     built = _call(make, f"torchvision:{name}", device, estimate)
