@@ -90,7 +90,7 @@ def _pair_class() -> Any:
     return Pair
 
 
-def _Pair(head: Any, predictor: Any) -> Any:  # noqa: N802
+def _Pair(head: Any, predictor: Any) -> Any:
     return _pair_class()(head, predictor)
 
 

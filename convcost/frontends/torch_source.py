@@ -15,7 +15,8 @@ Sources (see :func:`load_model`):
 
 Factories are called under ``with torch.device(device)`` (``meta`` by default) so that building a
 model takes no weight memory; a constructor that needs real tensors falls back as
-:mod:`convcost.frontends.torch_build` describes, and :func:`load_source` says how it was built. Errors: a source that does not exist or does not give a module is
+:mod:`convcost.frontends.torch_build` describes, and :func:`load_source` says how it was
+built. Errors: a source that does not exist or does not give a module is
 :class:`~convcost.errors.InputError` (exit 2); a factory or import that raises is
 :class:`~convcost.errors.AnalysisError` (exit 3) carrying the first line of its message.
 """
