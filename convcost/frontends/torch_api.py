@@ -46,6 +46,7 @@ def analyze_model(
     device: str = "meta",
     inputs: Mapping[str, Any] | None = None,
     execute: bool = True,
+    execution: str = "auto",
 ) -> Analysis:
     """Analyse a torch model for inputs of ``input_shape``.
 
@@ -56,7 +57,9 @@ def analyze_model(
     ``inputs`` names keyword inputs (``{"attention_mask": (1, 128)}``). Without either, a zoo
     source (``torchvision:``, ``timm:``, ``hf:``) takes the input its metadata names.
     ``dtype`` is the default element type of inputs that do not name one. ``execute=False``
-    forbids the real run a data-dependent forward needs.
+    forbids the real run a data-dependent forward needs; ``execution`` (``meta``, ``fake``,
+    ``real``) runs the forward that way only, with no fallback (``auto``: meta or fake, then one
+    real run if the forward needs data).
     ``analysis.extra`` holds ``params_unique`` (every unique parameter, read from the model),
     ``params_uncovered`` (parameters no costed record used), ``ignored_ops``, ``execution``,
     ``build`` and ``source``.
@@ -79,7 +82,8 @@ def analyze_model(
                          f"{type(model_or_source).__name__}")
     call, _ = _call_for(loaded, input_shape, inputs, dtype)
     source = model_or_source if isinstance(model_or_source, str) else None
-    analysis, _ = _analyse(loaded, call, label, source, kwargs, rewrite_as, grad, execute)
+    analysis, _ = _analyse(loaded, call, label, source, kwargs, rewrite_as, grad, execute,
+                           execution)
     return analysis
 
 
@@ -124,11 +128,12 @@ def _retype(value: Any, dtype: str) -> Any:
 
 def _analyse(
     loaded: Loaded, call: Call, label: str, source: str | None, kwargs: Mapping[str, Any] | None,
-    rewrite_as: Variant, grad: bool, execute: bool,
+    rewrite_as: Variant, grad: bool, execute: bool, execution: str = "auto",
 ) -> tuple[Analysis, Run]:
     from convcost.frontends.torch_run import run_forward
 
-    run = run_forward(loaded, call, source=source, kwargs=kwargs, grad=grad, execute=execute)
+    run = run_forward(loaded, call, source=source, kwargs=kwargs, grad=grad, execute=execute,
+                      execution=execution)
     result = run.walk
     specs = call.leaves()
     analysis = analyze_records(

@@ -62,11 +62,18 @@ def walk_call(model: nn.Module, call: Call, execution: str, grad: bool = False) 
 
 def run_forward(
     loaded: Loaded, call: Call, *, source: str | None, kwargs: Mapping[str, Any] | None,
-    grad: bool = False, execute: bool = True,
+    grad: bool = False, execute: bool = True, execution: str = "auto",
 ) -> Run:
+    from convcost.frontends.torch.execution import execution_of
     from convcost.frontends.torch.harness import DataDependentError
 
     model = loaded.model
+    if str(execution_of(execution)) != "auto":  # asked for: that mode only
+        if str(execution_of(execution)) == "real" and not execute:
+            raise AnalysisError("execution 'real' runs the model, which execute=False forbids")
+        result = walk_call(model, call, str(execution_of(execution)), grad)
+        return Run(result, model, result.execution, result.data_dependent,
+                   heads=_has_heads(model))
     try:
         result = walk_call(model, call, "auto", grad)
     except AnalysisError as err:
