@@ -72,27 +72,27 @@ def analyze(
     input its metadata names. ``execute=False`` forbids the one real run on the cpu that a
     data-dependent forward (detectors, ``.item()``) needs.
     """
+    from dataclasses import replace
+
+    from convcost.api_checks import checked_options
     from convcost.frontends.torch_inputs import as_call
 
-    elem = dtype if isinstance(dtype, DType) else DType.parse(dtype)
-    if input_shapes:
-        call = as_call(list(input_shapes), inputs)
-    else:
-        call = as_call(input_shape if input_shape else (), inputs)
-    opts = Options(
-        inputs=call.args,
-        input_kwargs=dict(call.kwargs) or None,
-        execute=execute,
-        dtype=elem,
-        batch=batch,
-        width_mult=width_mult,
-        resolution=resolution,
-        rewrite_as=Variant(rewrite_as),
-        reference=tuple(Tool(t) for t in reference),
-        kwargs=kwargs,
-        depth=depth,
-        strict=strict,
+    opts = checked_options(
+        input_shape=None, input_shapes=None, dtype=dtype, batch=batch,
+        width_mult=width_mult, resolution=resolution, rewrite_as=rewrite_as,
+        reference=reference, kwargs=kwargs, depth=depth, strict=strict,
     )
+    if inputs is not None and not isinstance(inputs, dict):
+        raise InputError(f"expected a dict of keyword inputs, got {type(inputs).__name__}",
+                         Context(key="inputs"))
+    try:
+        call = as_call(list(input_shapes), inputs) if input_shapes else as_call(
+            input_shape if input_shape else (), inputs)
+    except (TypeError, ValueError):
+        raise InputError("expected a shape such as (1, 3, 224, 224)",
+                         Context(key="input_shape")) from None
+    opts = replace(opts, inputs=call.args, input_kwargs=dict(call.kwargs) or None,
+                   execute=bool(execute))
     return run(model_or_path, opts)
 
 
@@ -115,7 +115,7 @@ def _names_macs(analysis: Analysis, depth: int | None) -> list[tuple[str, int]]:
 def _yaml(path: str, opts: Options) -> ModelReport:
     from convcost.frontends.yaml_records import analyze_spec
     from convcost.frontends.yaml_spec import load_spec
-    from convcost.reference.model import skip_reason
+    from convcost.reference.model import estimate_bytes, memory_reason, skip_reason
 
     if opts.batch < 1:
         raise InputError(f"must be a positive integer, got {opts.batch}", Context(flag="--batch"))
@@ -128,7 +128,8 @@ def _yaml(path: str, opts: Options) -> ModelReport:
     notes: list[str] = []
     reference = {}
     if opts.reference:
-        reason = skip_reason(analysis.rewritten_as, analysis.totals.params)
+        reason = skip_reason(analysis.rewritten_as, analysis.totals.params) or \
+            memory_reason(estimate_bytes(analysis))
         if reason:
             notes.append(reason)
         else:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from convcost._interrupt import Interrupted as Interrupted
+
 
 @dataclass(frozen=True)
 class Context:
@@ -82,5 +84,26 @@ class AnalysisError(ConvcostError):
 
 
 @dataclass
+class ReferenceSkipped(AnalysisError):
+    """A reference count was not made (too large to run); the message says why. The CLI shows
+    it as a note and still prints convcost's own counts."""
+
+
+@dataclass
 class UncountedOpsError(AnalysisError):
     """``--strict``: the model ran ops convcost does not cost (exit 3)."""
+
+
+# ---------------------------------------------------------------- interrupts
+
+
+
+def is_user_interrupt(err: BaseException) -> bool:
+    """An interrupt that came from the user's terminal, not from the model's code."""
+    return isinstance(err, Interrupted)
+
+
+def reraise_user_interrupt(err: BaseException) -> None:
+    """Let a real Ctrl-C through; everything else raised by user code is the caller's to wrap."""
+    if is_user_interrupt(err):
+        raise err

@@ -125,6 +125,9 @@ EXPECTED = {
     "vgg16.yaml": (15_470_264_320, 138_357_544),
     "resnet50.yaml": (4_089_184_256, 25_557_032),
     "xception.yaml": (8_357_403_496, 22_855_952),
+    "mobilenet_v3_large.yaml": (216_589_760, 5_483_032),
+    "mobilenet_v3_small.yaml": (56_510_400, 2_542_856),
+    "efficientnet_b0.yaml": (385_814_752, 5_288_548),
 }
 
 
@@ -156,7 +159,9 @@ def test_config_against_flop_counter(path: Path) -> None:
 
 
 TORCHVISION = {"vgg16.yaml": "vgg16", "resnet50.yaml": "resnet50",
-               "mobilenet_v2.yaml": "mobilenet_v2"}
+               "mobilenet_v2.yaml": "mobilenet_v2", "mobilenet_v3_large.yaml": "mobilenet_v3_large",
+               "mobilenet_v3_small.yaml": "mobilenet_v3_small",
+               "efficientnet_b0.yaml": "efficientnet_b0"}
 
 
 @pytest.mark.parametrize("config", sorted(TORCHVISION))
@@ -175,15 +180,12 @@ def test_config_matches_torchvision(config: str) -> None:
     assert t.params == sum(p.numel() for p in model.parameters())
 
 
-@pytest.mark.parametrize("alpha", [0.5, 0.75, 1.4])
+@pytest.mark.parametrize("alpha", [0.5, 0.75, 1.3, 1.4])
 def test_mobilenet_v2_width_matches_torchvision_rounding(alpha: float) -> None:
     torch = pytest.importorskip("torch")
     tv = pytest.importorskip("torchvision")
     with torch.device("meta"):
         model = tv.models.mobilenet_v2(width_mult=alpha)
     t = analyze_spec(load_spec(CONFIGS / "mobilenet_v2.yaml", width_mult=alpha)).totals
-    expected = sum(p.numel() for p in model.parameters())
-    if alpha > 1:  # torchvision widens the last conv too (1280 * alpha); we keep 1280
-        assert t.params < expected
-    else:
-        assert t.params == expected
+    # torchvision widens the last conv to 1280 * alpha above 1 and keeps 1280 below
+    assert t.params == sum(p.numel() for p in model.parameters())

@@ -112,3 +112,49 @@ def test_analyze_without_measure_has_no_measured_object(tmp_path: Path) -> None:
     code, out, err = run("analyze", str(spec), "--no-reference", "--format", "json")
     assert code == 0, err
     assert "measured" not in json.loads(out)
+
+
+LONE_DW_YAML = """name: LoneDepthwise
+input: [8, 12, 12]
+layers:
+  - depthwise: {name: dw, kernel: 3, norm: batch, activation: relu}
+  - global_pool: {mode: avg}
+"""
+
+
+def test_analyze_measure_times_a_lone_depthwise_conv_as_its_dense_alternative(
+        tmp_path: Path) -> None:
+    spec = tmp_path / "lone.yaml"
+    spec.write_text(LONE_DW_YAML)
+    code, out, err = run("analyze", str(spec), "--no-reference", "--measure", *FAST,
+                         "--format", "json")
+    assert code == 0, err
+    (layer,) = json.loads(out)["measured"]["layers"]
+    assert layer["written"] == "separable"
+    # dense 3×3 conv with 8 -> 8 channels against the depthwise one, over 12×12 outputs
+    assert layer["standard_macs"] == 9 * 8 * 8 * 12 * 12
+    assert layer["separable_macs"] == 9 * 8 * 12 * 12
+
+
+def test_analyze_measure_times_a_depthwise_conv_paired_with_a_linear_layer(
+        tmp_path: Path) -> None:
+    model = tmp_path / "nextblock.py"
+    model.write_text(
+        "import torch\n"
+        "from torch import nn\n"
+        "class Block(nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.dw = nn.Conv2d(8, 8, 7, padding=3, groups=8)\n"
+        "        self.norm = nn.LayerNorm(8)\n"
+        "        self.fc = nn.Linear(8, 16)\n"
+        "    def forward(self, x):\n"
+        "        x = self.dw(x).permute(0, 2, 3, 1)\n"
+        "        return self.fc(self.norm(x))\n"
+    )
+    code, out, err = run("analyze", f"{model}:Block", "--input", "1,8,10,10",
+                         "--no-reference", "--measure", *FAST, "--format", "json")
+    assert code == 0, err
+    layers = json.loads(out)["measured"]["layers"]
+    paired = [x for x in layers if x["separable_macs"] == 49 * 8 * 100 + 8 * 16 * 100]
+    assert paired and paired[0]["standard_macs"] == 49 * 8 * 16 * 100

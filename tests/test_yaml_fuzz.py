@@ -7,27 +7,33 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from convcost.errors import InputError
 from convcost.frontends.yaml_records import analyze_spec, records_from_spec
 from convcost.frontends.yaml_spec import KINDS, TOP_KEYS, parse_spec
+from tests.fuzz_settings import fuzz
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 DOCS = {p.name: yaml.safe_load(p.read_text()) for p in sorted(CONFIGS.glob("*.yaml"))}
 # the small ones, so that each example stays fast
 SMALL = {k: v for k, v in DOCS.items() if k in ("mobilenet_v1.yaml", "mobilenet_v2.yaml",
-                                               "vgg16.yaml", "xception.yaml")}
+                                               "mobilenet_v3_small.yaml", "vgg16.yaml",
+                                               "xception.yaml")}
 
 VOCAB = sorted({*TOP_KEYS, *KINDS, *(k for keys in KINDS.values() for k in keys)})
 WORDS = ["same", "valid", "auto", "relu", "batch", "none", "concat", "add", "max", "avg",
-         "2*c", "c // 2", "in", "in*6", "(1+", "1/0", "c", "-3", "1e9"]
+         "2*c", "c // 2", "in", "in*6", "(1+", "1/0", "c", "-3", "1e9", "mul", "up",
+         "hardsigmoid", "swish", "hswish", "sigmoid", "0.25", "bilinear", "nearest", "1.5",
+         "1e99999999", "٣", "²", "1:00:00", "0x1F", "0b101", "1_000", "c / 1e-300",
+         "99999 * 99999 * 99999", "\x1b[2J", "8\x00", "(" * 60 + "1" + ")" * 60, "9" * 40]
 
 scalars = st.one_of(
     st.none(), st.booleans(),
     st.integers(min_value=-5, max_value=40),
     st.integers(min_value=-(10**12), max_value=10**12),
+    st.integers(min_value=-(10**40), max_value=10**40),
     st.floats(allow_nan=True, allow_infinity=True),
     st.sampled_from(WORDS), st.text(max_size=8),
 )
@@ -51,8 +57,7 @@ def check(text: str) -> None:
         assert str(err).startswith("fuzz.yaml"), str(err)
 
 
-FAST = settings(max_examples=120, deadline=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+FAST = fuzz(120)
 
 
 @FAST
@@ -99,8 +104,7 @@ mutation = st.one_of(
 )
 
 
-@settings(max_examples=150, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@fuzz(150)
 @given(st.sampled_from(sorted(SMALL)), st.lists(st.tuples(st.floats(0, 1), mutation),
                                                 min_size=1, max_size=3))
 def test_mutated_configs(name: str, mutations: list[tuple[float, tuple[str, Any]]]) -> None:

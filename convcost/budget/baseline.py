@@ -1,8 +1,11 @@
 """Baselines: the counts a ``max_increase`` is measured against.
 
 A baseline records the convcost version, the counting convention and, for every check, the
-model, scope, input shapes and every metric as an exact integer. A check whose record differs
-in version, convention or input shape is *incompatible* (reported, not a regression).
+model, scope, input shapes and every metric as an exact integer, and each layer's costs
+(``layers``: one ``[name, kind, macs, params, weights, other_ops, bytes]`` per line) so that a
+regression can name the layers that grew. Baselines without ``layers`` still read. A check
+whose record differs in version, convention or input shape is *incompatible* (reported, not a
+regression).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from convcost.budget.layer_diff import METRICS, LayerCost
 from convcost.budget.measure import Measured
 from convcost.budget.spec import Budget
 from convcost.budget.units import Metric
@@ -27,6 +31,8 @@ class Entry:
     scope: str | None
     input_shapes: tuple[tuple[int, ...], ...]
     counts: dict[Metric, int]
+    layers: tuple[LayerCost, ...] | None = None
+    """None in a baseline written before per-layer costs were recorded."""
 
 
 @dataclass(frozen=True)
@@ -67,15 +73,28 @@ def _bad(path: str, message: str, line: int | None = None) -> InputError:
                       Context(file=path, line=line))
 
 
+MAX_BYTES = 64 << 20
+MAX_COUNT = 10**18
+"""Counts and shape sizes beyond this are refused."""
+
+
+def _no_float(text: str) -> Any:
+    raise ValueError(f"{text[:20]!r}: a baseline holds integers only")
+
+
 def _int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_COUNT
 
 
 def parse_baseline(text: str, path: str) -> Baseline:
+    if len(text) > MAX_BYTES:
+        raise _bad(path, f"larger than {MAX_BYTES:,} characters")
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_float=_no_float, parse_constant=_no_float)
     except json.JSONDecodeError as e:
         raise _bad(path, f"not JSON: {e.msg}", e.lineno) from None
+    except (ValueError, RecursionError) as e:  # a 5,000-digit integer, a 100,000-deep list
+        raise _bad(path, f"not a baseline: {type(e).__name__}: {str(e)[:80]}") from None
     if not isinstance(data, dict):
         raise _bad(path, "expected a JSON object")
     if data.get("schema") != SCHEMA:
@@ -99,8 +118,21 @@ def parse_baseline(text: str, path: str) -> Baseline:
         scope = entry.get("scope")
         entries[name] = Entry(str(entry.get("model", "")),
                               scope if isinstance(scope, str) else None,
-                              tuple(tuple(s) for s in shapes), known)
+                              tuple(tuple(s) for s in shapes), known,
+                              _layers(path, name, entry.get("layers")))
     return Baseline(path, version, {str(k): str(v) for k, v in convention.items()}, entries)
+
+
+def _layers(path: str, name: str, value: Any) -> tuple[LayerCost, ...] | None:
+    if value is None:
+        return None
+    width = 2 + len(METRICS)
+    if not isinstance(value, list) or not all(
+            isinstance(x, list) and len(x) == width and isinstance(x[0], str)
+            and isinstance(x[1], str) and all(_int(c) for c in x[2:]) for x in value):
+        raise _bad(path, f"checks.{name}.layers: expected [name, kind, "
+                   f"{', '.join(METRICS)}] lists")
+    return tuple(LayerCost.from_list(x) for x in value)
 
 
 def load_baseline(path: str) -> Baseline | None:
@@ -125,7 +157,17 @@ def baseline_text(budget: Budget, measured: Mapping[str, Measured], *, version: 
             "scope": check.scope,
             "input_shape": [list(s) for s in m.input_shapes],
             "counts": {metric.value: m.counts[metric] for metric in Metric},
+            "layers": f"@layers:{check.name}",
         }
     data = {"schema": SCHEMA, "convcost": version, "convention": dict(convention),
             "checks": checks}
-    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    # one layer per line: readable, and a commit's diff shows which layers changed
+    for check in budget.checks:
+        layers = measured[check.name].layers
+        placeholder = json.dumps(f"@layers:{check.name}", ensure_ascii=False)
+        indent = " " * 8
+        body = ("[\n" + ",\n".join(indent + json.dumps(x.to_list(), ensure_ascii=False)
+                                    for x in layers) + "\n      ]") if layers else "[]"
+        text = text.replace(placeholder, body, 1)
+    return text

@@ -7,11 +7,15 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from convcost._compat import StrEnum
-from convcost.budget.baseline import Baseline
+from convcost.budget.baseline import Baseline, Entry
+from convcost.budget.layer_diff import DiffRow, describe_growth, diff
 from convcost.budget.measure import Measured
 from convcost.budget.policy import FailOn, Policy
 from convcost.budget.spec import Budget, Check, Level, Threshold, Where
 from convcost.budget.units import Form, Metric, suggest
+
+TOP_LAYERS = 5
+"""How many of the layers that grew a regression message names."""
 
 HEADROOM_HINT = Fraction(20, 100)
 """A hint to tighten a ``max`` when more than this share of it is unused."""
@@ -55,6 +59,8 @@ class Violation:
     value: int
     limit: int | None = None
     excess: int | None = None
+    grown: tuple[DiffRow, ...] = ()
+    """For a regression against a per-layer baseline: the layers that grew most."""
 
 
 @dataclass(frozen=True)
@@ -189,8 +195,18 @@ def _increase_limit(amount_form: Form, amount: Fraction, base: int) -> int:
     return base + int(amount)
 
 
-def _metric(check: Check, metric: Metric, value: int, baseline: Baseline | None,
-            baseline_path: str | None, reason: str | None, policy: Policy) -> MetricResult:
+def grown_layers(entry: Entry, measured: Measured, metric: Metric,
+                 limit: int = TOP_LAYERS) -> tuple[DiffRow, ...]:
+    """The layers that grew most in ``metric`` since the baseline (none without its layers)."""
+    if entry.layers is None or not measured.layers:
+        return ()
+    return tuple(diff(entry.layers, measured.layers).grown(metric.value, limit))
+
+
+def _metric(check: Check, metric: Metric, got: Measured, baseline: Baseline | None,
+            baseline_path: str | None, reason: str | None, policy: Policy,
+            update: str) -> MetricResult:
+    value = got.counts[metric]
     fail = Status.FAIL if check.level is Level.ERROR else Status.WARN
     violations: list[Violation] = []
     maximum, increase = check.maximum(metric), check.increase(metric)
@@ -219,13 +235,16 @@ def _metric(check: Check, metric: Metric, value: int, baseline: Baseline | None,
             if value > inc_limit:
                 delta = value - base
                 pct = f" ({_fmt_pct(Fraction(delta * 100, base))})" if base else ""
+                grown = grown_layers(entry, got, metric)
+                layers = (f"; grew most: {describe_growth(grown, metric.value)}"
+                          if grown else "")
                 violations.append(Violation(
                     name, metric, Kind.INCREASE, fail,
                     f"{name}: {metric} {value:,} is {delta:+,}{pct} against the baseline "
                     f"{base:,}, over the allowed increase {increase.amount.text} (limit "
-                    f"{inc_limit:,}) {_over(value, inc_limit)}; edit {increase.where}, or run "
-                    "convcost check --update-baseline to accept the new counts",
-                    increase.where, value, inc_limit, value - inc_limit))
+                    f"{inc_limit:,}) {_over(value, inc_limit)}{layers}; edit {increase.where}, "
+                    f"or run {update} to accept the new counts",
+                    increase.where, value, inc_limit, value - inc_limit, grown))
         if state in (BaselineState.MISSING, BaselineState.INCOMPATIBLE) and \
                 policy is not Policy.PASS:
             status = Status.FAIL if policy is Policy.ERROR else Status.WARN
@@ -233,14 +252,14 @@ def _metric(check: Check, metric: Metric, value: int, baseline: Baseline | None,
             violations.append(Violation(
                 name, metric, Kind.BASELINE, status,
                 f"{name}: {metric} max_increase not checked: baseline {what}: {why}; "
-                "run convcost check --update-baseline to record one",
+                f"run {update} to record one",
                 increase.where, value))
     status = worst([v.status for v in violations])
     return MetricResult(check, metric, value, maximum, increase, inc_limit, base, state, why,
                         status, tuple(violations))
 
 
-def _hints(m: MetricResult) -> list[Hint]:
+def _hints(m: MetricResult, update: str) -> list[Hint]:
     out = []
     name = m.check.name
     if m.maximum is not None and m.status is Status.PASS:
@@ -254,15 +273,27 @@ def _hints(m: MetricResult) -> list[Hint]:
         drop = m.baseline - m.value
         out.append(Hint(name, m.metric, (
             f"{name}: {m.metric} dropped {drop:,} ({100 * drop / m.baseline:.2f}%) below the "
-            "baseline; run convcost check --update-baseline to lock in the gain"),
+            f"baseline; run {update} to lock in the gain"),
             m.increase.where if m.increase else None))
     return out
 
 
+def default_update_command(budget: Budget) -> str:
+    import shlex
+
+    target = budget.file or (budget.checks[0].model if budget.checks else "BUDGETS")
+    return f"convcost check {shlex.quote(target)} --update-baseline"
+
+
 def evaluate(budget: Budget, measured: Mapping[str, Measured], baseline: Baseline | None, *,
              baseline_path: str | None, version: str, convention: Mapping[str, str],
-             policy: Policy = Policy.WARN, baseline_written: bool = False) -> Outcome:
-    """Every check and metric against its limits; pure: counts and baseline in, data out."""
+             policy: Policy = Policy.WARN, baseline_written: bool = False,
+             update_command: str | None = None) -> Outcome:
+    """Every check and metric against its limits; pure: counts and baseline in, data out.
+
+    ``update_command`` is the command that rewrites the baseline, quoted in messages (by
+    default ``convcost check BUDGETS --update-baseline``)."""
+    update = update_command or default_update_command(budget)
     results, hints = [], []
     for check in budget.checks:
         got = measured[check.name]
@@ -271,10 +302,10 @@ def evaluate(budget: Budget, measured: Mapping[str, Measured], baseline: Baselin
             reason = baseline.compatibility(
                 check.name, version=version, convention=convention, model=check.model,
                 scope=check.scope, input_shapes=got.input_shapes)
-        metrics = tuple(_metric(check, metric, got.counts[metric], baseline, baseline_path,
-                                reason, policy) for metric in check.metrics())
+        metrics = tuple(_metric(check, metric, got, baseline, baseline_path, reason, policy,
+                                update) for metric in check.metrics())
         for m in metrics:
-            hints += _hints(m)
+            hints += _hints(m, update)
         results.append(CheckResult(check, got, metrics))
     return Outcome(tuple(results), tuple(hints), budget, baseline_path, baseline is not None,
                    baseline_written)

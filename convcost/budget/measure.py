@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
+from convcost.budget.layer_diff import LayerCost, layer_costs
 from convcost.budget.spec import Budget, Check
 from convcost.budget.units import Metric
 from convcost.core.analysis import Analysis, Row, Totals
@@ -22,6 +23,8 @@ class Measured:
     lower_bound: bool = False
     rows: int = 0
     """How many rows the scope summed (every row without a scope)."""
+    layers: tuple[LayerCost, ...] = ()
+    """Each row's costs (the rows in scope), for per-layer baselines and diffs."""
 
 
 Analyse = Callable[[Check], Analysis]
@@ -56,7 +59,7 @@ def scoped(analysis: Analysis, check: Check) -> Measured:
     shapes = tuple(tuple(s) for s in analysis.input_shapes)
     if check.scope is None:
         return Measured(_counts(analysis.totals), shapes, analysis.name, analysis.lower_bound,
-                        len(analysis.rows))
+                        len(analysis.rows), layer_costs(analysis.rows))
     rows: list[Row] = [r for r in analysis.rows if in_scope(r.name, check.scope)]
     if not rows:
         where = check.scope_where
@@ -70,7 +73,7 @@ def scoped(analysis: Analysis, check: Check) -> Measured:
                     flag=where.flag if where else None),
         )
     return Measured(_counts(Totals.of(r.cost for r in rows)), shapes, analysis.name,
-                    analysis.lower_bound, len(rows))
+                    analysis.lower_bound, len(rows), layer_costs(rows))
 
 
 def _examples(names: Iterable[str]) -> str:

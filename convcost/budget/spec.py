@@ -146,9 +146,10 @@ def _suggest(word: str, options: Sequence[str]) -> str:
 
 
 class _Reader:
-    def __init__(self, file: str) -> None:
+    def __init__(self, file: str, *, baseline_given: bool = False) -> None:
         self.file = file
         self.base = Path(file).parent
+        self.baseline_given = baseline_given
 
     def error(self, pos: Pos | None, key: str, message: str) -> InputError:
         return InputError(message, Context(file=self.file, line=pos.line if pos else None,
@@ -188,6 +189,11 @@ class _Reader:
             node = top.items["baseline"]
             baseline = os.path.normpath(self.base / self.string(node, "baseline"))
             baseline_where = self.where(node.pos)
+            if not self.baseline_given and not _inside(baseline, self.base):
+                raise self.error(node.pos, "baseline", f"{self.string(node, 'baseline')!r} is "
+                                 "outside the budget file's directory; a budget file may only "
+                                 "name a baseline beside or below it (give --baseline FILE on "
+                                 "the command line to use another)")
         if "checks" not in top.items:
             raise self.error(top.pos, "checks", "missing key 'checks': a list of checks, each "
                              "with 'model' and 'max' or 'max_increase'")
@@ -345,9 +351,18 @@ def _looks_like_path(model: str) -> bool:
     return target.endswith((*YAML_SUFFIXES, *TORCH_FILE_SUFFIXES, ".py")) or "/" in target
 
 
-def load_budget(path: str) -> Budget:
-    """Read and check a budget file; every problem is an InputError at its file:line:col."""
-    return _Reader(path).budget(read_document(path))
+def _inside(path: str, folder: Path) -> bool:
+    """``path`` (symlinks resolved) lies in ``folder`` or below it."""
+    root = os.path.realpath(folder)
+    return os.path.commonpath([root, os.path.realpath(path)]) == root
+
+
+def load_budget(path: str, *, baseline_given: bool = False) -> Budget:
+    """Read and check a budget file; every problem is an InputError at its file:line:col.
+
+    ``baseline_given``: the baseline comes from the command line, so the file's own
+    ``baseline:`` may point anywhere (it is not used)."""
+    return _Reader(path, baseline_given=baseline_given).budget(read_document(path))
 
 
 def inline_budget(source: str, maxima: Sequence[str], increases: Sequence[str], *,
@@ -357,14 +372,15 @@ def inline_budget(source: str, maxima: Sequence[str], increases: Sequence[str], 
     def parse(flag: str, texts: Sequence[str], increase: bool) -> tuple[Threshold, ...]:
         out: dict[Metric, Threshold] = {}
         for text in texts:
+            shown = text if len(text) <= 40 else text[:30] + "..."
             try:
                 name, value = parse_pair(text)
                 metric = parse_metric(name)
                 amount = parse_amount(value, metric, increase=increase)
             except UnitError as e:
-                raise InputError(str(e), Context(flag=f"{flag} {text}")) from None
+                raise InputError(str(e), Context(flag=f"{flag} {shown}")) from None
             if metric in out:
-                raise InputError(f"{metric} is given twice", Context(flag=f"{flag} {text}"))
+                raise InputError(f"{metric} is given twice", Context(flag=f"{flag} {shown}"))
             out[metric] = Threshold(metric, amount, Where(flag=f"{flag} {text}"))
         return tuple(out.values())
 

@@ -53,7 +53,16 @@ _HINTS = {"m": "'m' would be milli; write M for millions",
           "mb": "write MB (10^6) or MiB (2^20)"}
 
 _NUMBER = r"(?:\d{1,3}(?:,\d{3})+|\d[\d_]*)(?:\.\d+)?(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?"
-_VALUE = re.compile(rf"^\s*(?P<sign>[+-])?\s*(?P<num>{_NUMBER})\s*(?P<unit>%|[A-Za-z]*)\s*$")
+_VALUE = re.compile(rf"^\s*(?P<sign>[+-])?\s*(?P<num>{_NUMBER})\s*(?P<unit>%|[A-Za-z]*)\s*$",
+                    re.ASCII)  # \d is 0-9 only: '²' or '٣' is not a digit here
+
+MAX_COUNT = 10**18
+"""The largest count (or change of a count) a budget takes; larger is refused (exit 2)."""
+MAX_PERCENT = 10**6
+"""The largest percentage a ``max_increase`` takes."""
+MAX_TEXT = 64
+"""The longest value text; a number is never longer (this also bounds the digits parsed)."""
+_MAX_EXPONENT = 3 * MAX_TEXT
 
 
 @dataclass(frozen=True)
@@ -89,7 +98,24 @@ def _unit_scale(unit: str, metric: Metric) -> int:
 
 
 def _fraction(num: str) -> Fraction:
-    return Fraction(num.replace(",", "").replace("_", ""))
+    """Exact value of a matched number; the exponent is bounded before any power is taken."""
+    mantissa, _, exponent = num.replace(",", "").replace("_", "").lower().partition("e")
+    exp = int(exponent or "0")
+    if abs(exp) > _MAX_EXPONENT:
+        raise UnitError(f"{_clip(num)!r} is out of range (at most 10^18)")
+    return Fraction(mantissa) * Fraction(10) ** exp
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= 24 else text[:20] + "..."
+
+
+def _bounded(value: Fraction, text: str, form: Form) -> Fraction:
+    limit = MAX_PERCENT if form is Form.PERCENT else MAX_COUNT
+    if abs(value) > limit:
+        what = f"{MAX_PERCENT:,}%" if form is Form.PERCENT else "10^18"
+        raise UnitError(f"{_clip(text)!r} is out of range (at most {what})")
+    return value
 
 
 def parse_amount(raw: object, metric: Metric, *, increase: bool) -> Amount:
@@ -102,15 +128,22 @@ def parse_amount(raw: object, metric: Metric, *, increase: bool) -> Amount:
     if isinstance(raw, bool) or raw is None:
         raise UnitError(f"expected a number such as 600M, got {_show(raw)}")
     if isinstance(raw, int):
+        if abs(raw) > MAX_COUNT:
+            raise UnitError(f"{_short(raw)} is out of range (at most 10^18)")
         return _finish(Fraction(raw), Form.DELTA if increase else Form.ABSOLUTE, str(raw),
                        metric, sign="")
     if isinstance(raw, float):
         if not math.isfinite(raw):
             raise UnitError(f"expected a finite number, got {raw}")
+        if abs(raw) > MAX_COUNT:
+            raise UnitError(f"{raw!r} is out of range (at most 10^18)")
         return _finish(Fraction(repr(raw)), Form.DELTA if increase else Form.ABSOLUTE,
                        repr(raw), metric, sign="")
     if not isinstance(raw, str):
         raise UnitError(f"expected a number such as 600M, got {_show(raw)}")
+    if len(raw) > MAX_TEXT:
+        raise UnitError(f"{_clip(raw)!r} is {len(raw)} characters; a value is at most "
+                        f"{MAX_TEXT}")
     m = _VALUE.match(raw)
     if m is None:
         raise UnitError(f"{raw!r} is not a number with a unit; write e.g. "
@@ -132,6 +165,7 @@ def parse_amount(raw: object, metric: Metric, *, increase: bool) -> Amount:
 
 
 def _finish(value: Fraction, form: Form, text: str, metric: Metric, *, sign: str) -> Amount:
+    value = _bounded(value, text, form)
     if form is not Form.PERCENT and value.denominator != 1:
         raise UnitError(f"{text!r} is {float(value)}, not a whole number of {metric}")
     if form is Form.ABSOLUTE and value < 0:
@@ -139,6 +173,13 @@ def _finish(value: Fraction, form: Form, text: str, metric: Metric, *, sign: str
     if form is Form.PERCENT and value <= -100:
         raise UnitError(f"{text!r}: a decrease of 100% or more leaves nothing")
     return Amount(form, value, text)
+
+
+def _short(value: int) -> str:
+    """An integer for a message, without converting thousands of digits."""
+    if abs(value) < 10**30:
+        return str(value)
+    return f"an integer of about {int(value.bit_length() * 0.30103)} digits"
 
 
 def _show(raw: object) -> str:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
-import os
-import sys
 from pathlib import Path
 
 import typer
@@ -52,6 +51,8 @@ def parse_kwargs(text: str | None) -> dict[str, object] | None:
     except json.JSONDecodeError as e:
         raise InputError(f"not JSON: {e.msg} at column {e.colno}",
                          Context(flag="--kwargs")) from None
+    except (ValueError, RecursionError) as e:  # a 5,000-digit integer, a deeply nested list
+        raise InputError(f"not usable JSON: {type(e).__name__}", Context(flag="--kwargs")) from None
     if not isinstance(value, dict):
         raise InputError("must be a JSON object, e.g. '{\"num_classes\": 10}'",
                          Context(flag="--kwargs"))
@@ -66,13 +67,6 @@ def parse_as(text: str | None) -> Variant:
         return Variant(word)
     raise InputError(f"{text!r} is not allowed; use 'standard' or 'separable'",
                      Context(flag="--as"))
-
-
-def _import_from_cwd() -> None:
-    """`package.module:factory` imports from the working directory, as `python -m` would."""
-    cwd = os.getcwd()
-    if cwd not in sys.path and "" not in sys.path:
-        sys.path.insert(0, cwd)
 
 
 @app.command(epilog=EXAMPLE)
@@ -123,9 +117,19 @@ def analyze(
     ),
     repeats: int = typer.Option(10, "--repeats", help="Timed samples per layer (--measure)."),
     warmup: int = typer.Option(2, "--warmup", help="Untimed warm-up calls (--measure)."),
+    threads: int | None = typer.Option(
+        None, "--threads", metavar="N",
+        help="torch threads while timing (--measure; default: torch's, all cores)."),
+    top: int | None = typer.Option(
+        None, "--top", metavar="N",
+        help="Only the N costliest layers (blocks with --depth) and their share."),
+    sort: str = typer.Option("macs", "--sort", metavar="macs|params|bytes",
+                             help="What --top ranks by."),
+    trust: bool = typer.Option(False, "--trust-model-file", help=console.TRUST_HELP),
 ) -> None:
     """Analyse a model: every layer's MACs, params and bytes, and both forms of every conv."""
     from convcost.api import Options, run
+    from convcost.frontends.torch_archive import trust_model_files
     from convcost.frontends.torch_inputs import parse_call
     from convcost.report import analysis as report
 
@@ -136,7 +140,19 @@ def analyze(
         parse.positive("--resolution", resolution)
     if export is not None and export.suffix.lower() not in (".svg", ".html", ".htm"):
         raise InputError(f"{str(export)!r} must end in .svg or .html", Context(flag="--export"))
+    if export is not None:
+        console.refuse_overwrite(export, {"model": source.rpartition(":")[0] or source},
+                                 "--export")
     elem = parse.dtype("--dtype", dtype)
+    if top is not None:
+        parse.positive("--top", top)
+    from convcost.report.top import SortBy
+
+    try:
+        sort_by = SortBy(sort.strip().lower())
+    except ValueError:
+        raise InputError(f"{sort!r} is not allowed; use macs, params or bytes",
+                         Context(flag="--sort")) from None
     try:
         call = parse_call(inputs)
     except InputError as e:
@@ -155,10 +171,10 @@ def analyze(
         depth=depth,
         strict=strict,
     )
-    _import_from_cwd()
     message = "Analysing" + (" and counting with " + ", ".join(map(str, opts.reference))
                              if opts.reference else "") + "…"
-    with console.status(message):
+    trust_model_files(trust)
+    with console.status(message), console.user_code():
         result = run(source, opts)
     for note in result.notes:
         console.note(note)
@@ -168,14 +184,16 @@ def analyze(
 
         parse.positive("--repeats", repeats)
         parse.non_negative("--warmup", warmup)
-        how = timer.settings(repeats, warmup)
+        if threads is not None:
+            parse.positive("--threads", threads)
+        how = timer.settings(repeats, warmup, threads=threads)
         with console.progress("Timing both forms with torch", timer.count_jobs(result.analysis)
                               ) as advance:
             timing = timer.measure_analysis(result.analysis, how, advance)
     from convcost.report import measure as measured
 
     timed = timing
-    console.emit(fmt, console.Output(
+    output = console.Output(
         data=result.to_dict,
         csv=lambda: report.to_csv_text(result),
         markdown=lambda: report.to_markdown_text(result),
@@ -184,7 +202,19 @@ def analyze(
         extra_data=None if timed is None else lambda: measured.model_dict(timed),
         extra_markdown=None if timed is None else lambda: measured.model_markdown(timed),
         extra_table=None if timed is None else lambda: measured.model_table(timed),
-    ))
+    )
+    if top is not None:  # a hotspot view instead of every layer
+        from convcost.report import top as hot
+
+        n = top
+        output = dataclasses.replace(
+            output, data=lambda: {**result.to_dict(), "top": hot.to_dict(result, n, sort_by)},
+            csv=lambda: hot.to_csv_text(result, n, sort_by),
+            markdown=lambda: hot.to_markdown_text(result, n, sort_by),
+            table=lambda: hot.to_table(result, n, sort_by))
+    console.emit(fmt, output)
     if export is not None:
-        console.export(report.to_table(result), export)
+        from convcost.report.html import page
+
+        console.export(report.to_table(result), export, html=page(result))
         console.note(f"wrote {export}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import os
+import re
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -17,7 +18,9 @@ except ImportError:  # pragma: no cover - older typer on top of click
     from click import exceptions as cx  # type: ignore[no-redef,import-not-found,unused-ignore]
 
 from convcost import __version__
-from convcost.errors import ConvcostError
+from convcost.cli import safety
+from convcost.cli.safety import SafeStream, clean_text
+from convcost.errors import AnalysisError, ConvcostError, Interrupted
 
 
 class _Boundary(TyperGroup):
@@ -37,10 +40,36 @@ class _Boundary(TyperGroup):
         # A run allocates many small, long-lived objects (records, costs, rows) and frees
         # little: the default collector spends ~40% of a 100,000-layer analysis rescanning them.
         gc.set_threshold(100_000, 50, 100)
-        code = self._run(args, prog_name or "convcost", complete_var, extra)
+        _ensure_streams()
+        safety.reset()
+        for name in ("COLUMNS", "LINES"):  # Rich reads them with int(): '²' passes isdigit()
+            value = os.environ.get(name)
+            if value is not None and not (value.isascii() and value.isdigit()
+                                          and 0 < len(value) < 6):
+                del os.environ[name]
+        argv = list(sys.argv[1:] if args is None else args)
+        bad = next((i for i, a in enumerate(argv) if _non_ascii_number(a)), None)
+        if bad is not None:
+            flag = argv[bad - 1] if bad and argv[bad - 1].startswith("-") else ""
+            _fail(f"{flag + ': ' if flag else ''}{argv[bad]!r}: numbers are written with the "
+                  "ASCII digits 0-9")
+            code = 2
+        else:
+            code = self._run(argv, prog_name or "convcost", complete_var, extra)
         if standalone_mode:
             sys.exit(code)
         return code
+
+    def invoke(self, ctx: Any) -> Any:
+        # typer turns a KeyboardInterrupt into exit 130 and a closed pipe into exit 1 before
+        # this boundary sees them; here the model's own KeyboardInterrupt is exit 3 (a real
+        # Ctrl-C is Interrupted, raised by the SIGINT handler, and passes through).
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as e:
+            raise AnalysisError(f"the model raised {first_line(e)}") from e
+        except BrokenPipeError:
+            return 0
 
     def _run(self, args: Sequence[str] | None, prog_name: str, complete_var: str | None,
              extra: dict[str, Any]) -> int:
@@ -60,8 +89,11 @@ class _Boundary(TyperGroup):
         except cx.ClickException as e:
             _fail(e.format_message())
             return 2
-        except (typer.Abort, KeyboardInterrupt):
+        except typer.Abort:
             _fail("aborted")
+            return 130
+        except Interrupted:
+            _fail("interrupted")
             return 130
         except ConvcostError as e:
             _fail(str(e))
@@ -71,11 +103,45 @@ class _Boundary(TyperGroup):
                 raise
             _fail(f"internal error: {type(e).__name__}: {e} (set CONVCOST_DEBUG=1 for details)")
             return 3
+        except SystemExit as e:  # only the model's code calls sys.exit inside a command
+            _fail(f"the model called sys.exit({e.code!r})")
+            return 3
+        except BaseException as e:  # KeyboardInterrupt, GeneratorExit... raised by the model
+            _fail(f"the model raised {first_line(e)}")
+            return 3
+
+
+def _ensure_streams() -> None:
+    """A closed stdout or stderr (``convcost ... >&-``) is a sink, not a crash: Python gives
+    None for a file descriptor that was closed at start-up."""
+    for name in ("stdout", "stderr"):
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(os.devnull, "w", encoding="utf-8"))  # noqa: SIM115
 
 
 def _fail(message: str) -> None:
-    line = " ".join(message.split())
-    typer.echo(f"convcost: error: {line}", err=True)
+    line = " ".join(clean_text(message).split())
+    stream = SafeStream(sys.stderr)
+    stream.write(f"convcost: error: {line}\n")
+    stream.flush()
+
+
+_NUMBERISH = re.compile(r"[\w.,:;x×+\-=%]+")
+
+
+def _non_ascii_number(arg: str) -> bool:
+    """A number-like argument holding a digit other than 0-9 ('²', '٣', '½'), which Python's
+    int() and float() would read or fail on; a path that exists is never one."""
+    if arg.isascii() or not any(c.isnumeric() and not c.isascii() for c in arg):
+        return False
+    if not _NUMBERISH.fullmatch(arg.partition("=")[2] or arg):
+        return False
+    return not os.path.exists(arg)
+
+
+def first_line(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {text[0]}" if text else type(err).__name__
 
 
 def _version(value: bool) -> None:
@@ -109,4 +175,5 @@ def _root(
 from convcost.cli import analyze as _analyze  # noqa: E402,F401
 from convcost.cli import check as _check  # noqa: E402,F401
 from convcost.cli import compare as _compare  # noqa: E402,F401  (registers the command)
+from convcost.cli import diff as _diff  # noqa: E402,F401
 from convcost.cli import sweep as _sweep  # noqa: E402,F401

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shlex
 from pathlib import Path
 
 import typer
@@ -11,7 +13,7 @@ from convcost._compat import StrEnum
 from convcost.budget.policy import CheckFormat, FailOn, Policy
 from convcost.cli import console
 from convcost.cli.app import app
-from convcost.errors import Context, InputError
+from convcost.errors import Context, ConvcostError, InputError
 
 EXAMPLE = """[b]Examples[/b]
 
@@ -37,11 +39,7 @@ class Annotations(StrEnum):
 
 
 def _write(path: Path, text: str, flag: str) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    except OSError as e:
-        raise InputError(f"cannot write {path}: {e.strerror}", Context(flag=flag)) from None
+    console.write_file(path, text, flag)
 
 
 @app.command(epilog=EXAMPLE)
@@ -89,8 +87,65 @@ def check(
     annotations: Annotations = typer.Option(
         Annotations.AUTO, "--annotations",
         help="GitHub workflow commands on stderr (auto: when GITHUB_ACTIONS=true)."),
+    trust: bool = typer.Option(False, "--trust-model-file", help=console.TRUST_HELP),
 ) -> None:
     """Check models against cost budgets: absolute limits and increases over a baseline."""
+    github = annotations is Annotations.GITHUB or (
+        annotations is Annotations.AUTO and os.environ.get("GITHUB_ACTIONS") == "true")
+    from convcost.frontends.torch_archive import trust_model_files
+
+    trust_model_files(trust)
+    for flag, path in (("--junit", junit), ("--markdown", markdown)):
+        if path is not None:  # before anything can fail: the error report goes there too
+            console.refuse_overwrite(path, {"input": target.rpartition(":")[0] or target}, flag)
+    try:
+        code = _check(target, maxima, increases, inputs, kwargs, scope, baseline,
+                      update_baseline, fail_on, missing_baseline, fmt, junit, markdown, github)
+    except ConvcostError as e:
+        _error_reports(e, junit, markdown, github)
+        raise
+    if code:
+        raise typer.Exit(code)
+
+
+def _error_reports(e: ConvcostError, junit: Path | None, markdown: Path | None,
+                   github: bool) -> None:
+    """A check that cannot run still leaves a report saying why (exit 2 or 3)."""
+    from convcost.report import budget_ci as report
+
+    message = str(e)
+    ctx = e.context
+    for path, text in ((markdown, report.error_markdown(message, e.exit_code)),
+                       (junit, report.error_junit(message, e.exit_code, ctx.file, ctx.line))):
+        if path is not None:
+            with contextlib.suppress(ConvcostError):
+                _write(path, text, "--markdown" if path is markdown else "--junit")
+    if github:
+        console.print_diagnostic(report.error_annotation(" ".join(message.split()), ctx.file,
+                                                         ctx.line, ctx.col))
+
+
+def update_command(target: str, maxima: list[str], increases: list[str], inputs: list[str],
+                   kwargs: str | None, scope: str | None, baseline: Path | None) -> str:
+    """The command that rewrites this run's baseline, exactly as it can be pasted."""
+    args = ["convcost", "check", target]
+    for flag, values in (("--max", maxima), ("--max-increase", increases),
+                         ("--input", inputs)):
+        for value in values:
+            args += [flag, value]
+    optional: list[tuple[str, str | None]] = [
+        ("--kwargs", kwargs), ("--scope", scope),
+        ("--baseline", None if baseline is None else str(baseline))]
+    for flag, given in optional:
+        if given is not None:
+            args += [flag, given]
+    return shlex.join([*args, "--update-baseline"])
+
+
+def _check(target: str, maxima: list[str], increases: list[str], inputs: list[str],
+           kwargs: str | None, scope: str | None, baseline: Path | None,
+           update_baseline: bool, fail_on: FailOn, missing_baseline: Policy,
+           fmt: CheckFormat, junit: Path | None, markdown: Path | None, github: bool) -> int:
     from convcost import __version__
     from convcost.budget.baseline import Baseline, baseline_text, load_baseline, parse_baseline
     from convcost.budget.check import evaluate
@@ -100,6 +155,7 @@ def check(
     from convcost.core.convention import CONVENTION
     from convcost.frontends.torch_source import InputSpec, parse_input_spec
     from convcost.report import budget as report
+    from convcost.report import budget_ci as ci
 
     if is_budget_file(target):
         for flag, given in (("--max", maxima), ("--max-increase", increases),
@@ -107,7 +163,7 @@ def check(
             if given:
                 raise InputError(f"applies to a model source, but {target} is a budget file; "
                                  "put the limit in the file", Context(flag=flag))
-        budget = load_budget(target)
+        budget = load_budget(target, baseline_given=baseline is not None)
     else:
         specs: list[InputSpec] = []
         for text in inputs:
@@ -118,11 +174,21 @@ def check(
         budget = inline_budget(target, maxima, increases, inputs=tuple(specs),
                                kwargs=parse_kwargs(kwargs), scope=scope)
 
-    with console.status("Analysing…"):
+    with console.status("Analysing…"), console.user_code():
         measured = measure(budget)
 
     convention = CONVENTION.to_dict()
     baseline_path = str(baseline) if baseline is not None else budget.baseline
+    from convcost.cli.safety import refuse_overwrite
+
+    sources = {"budget file" if budget.file else "model": target,
+               **{f"model of check {c.name!r}": c.source.rpartition(":")[0] or c.source
+                  for c in budget.checks}}
+    if update_baseline and baseline_path is not None:
+        refuse_overwrite(baseline_path, sources, "--baseline")
+    for flag, path in (("--junit", junit), ("--markdown", markdown)):
+        if path is not None:
+            refuse_overwrite(path, {**sources, "baseline": baseline_path}, flag)
     current: Baseline | None
     if update_baseline:
         if baseline_path is None:
@@ -136,7 +202,9 @@ def check(
 
     outcome = evaluate(budget, measured, current, baseline_path=baseline_path,
                        version=__version__, convention=convention, policy=missing_baseline,
-                       baseline_written=update_baseline)
+                       baseline_written=update_baseline,
+                       update_command=update_command(target, maxima, increases, inputs, kwargs,
+                                                     scope, baseline))
     code = outcome.exit_code(fail_on)
 
     if fmt is CheckFormat.JSON:
@@ -153,13 +221,10 @@ def check(
             console.note(v.message)
         console.note(report.summary(outcome, code))
     if junit is not None:
-        _write(junit, report.to_junit(outcome, fail_on), "--junit")
+        _write(junit, ci.to_junit(outcome, fail_on), "--junit")
     if markdown is not None:
         _write(markdown, report.to_markdown_text(outcome, code), "--markdown")
-    github = annotations is Annotations.GITHUB or (
-        annotations is Annotations.AUTO and os.environ.get("GITHUB_ACTIONS") == "true")
     if github:
-        for command in report.github_annotations(outcome):
-            typer.echo(command, err=True)
-    if code:
-        raise typer.Exit(code)
+        for command in ci.github_annotations(outcome):
+            console.print_diagnostic(command)
+    return code

@@ -8,7 +8,7 @@ from convcost.cli import console, parse
 from convcost.cli.app import app
 from convcost.core.ops import Conv
 from convcost.core.rewrite import compare as compare_conv
-from convcost.errors import AnalysisError, Context, ConvcostError, InputError
+from convcost.errors import AnalysisError, Context, ConvcostError, InputError, ReferenceSkipped
 from convcost.report.formats import Format
 
 EXAMPLE = """[b]Examples[/b]
@@ -47,6 +47,9 @@ def compare(
     ),
     repeats: int = typer.Option(10, "--repeats", help="Timed samples per layer (--measure)."),
     warmup: int = typer.Option(2, "--warmup", help="Untimed warm-up calls (--measure)."),
+    threads: int | None = typer.Option(
+        None, "--threads", metavar="N",
+        help="torch threads while timing (--measure; default: torch's, all cores)."),
 ) -> None:
     """Compare a standard convolution with its depthwise-separable form (dw + pw)."""
     from convcost.report import compare as report
@@ -84,6 +87,8 @@ def compare(
             with console.status("Counting the real layers with fvcore…"):
                 agreement = compare_reference(comparison)
             result = report.CompareReport(comparison, size is None, agreement)
+        except ReferenceSkipped as e:
+            console.note(e.message)
         except AnalysisError as e:
             raise AnalysisError(e.message, Context(flag="--reference")) from e
     timing = None
@@ -92,9 +97,11 @@ def compare(
 
         parse.positive("--repeats", repeats)
         parse.non_negative("--warmup", warmup)
+        if threads is not None:
+            parse.positive("--threads", threads)
         with console.progress("Timing the layers with torch", 4) as advance:
-            timing = timer.measure_comparison(comparison, timer.settings(repeats, warmup),
-                                              advance)
+            how = timer.settings(repeats, warmup, threads=threads)
+            timing = timer.measure_comparison(comparison, how, advance)
 
     from convcost.report import measure as measured
 

@@ -12,34 +12,75 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, cast
 
 from rich.console import Console, RenderableType
+from rich.segment import Segment
+
+from convcost.cli.safety import (
+    SafeStream,
+    clean_text,
+    refuse_overwrite,
+    stdout_closed,
+    user_code,
+    write_file,
+)
+
+__all__ = ["clean_text", "refuse_overwrite", "stdout_closed", "user_code", "write_file"]
 
 PIPE_WIDTH = 120
 """Width of tables written to a file or pipe (Rich would use 80), unless COLUMNS says."""
+MAX_WIDTH = 10_000
+
+TRUST_HELP = ("Load a .pt2/TorchScript archive even when it holds pickled objects "
+              "(unpickling runs code: only for files you trust).")
 
 
 def _width() -> int | None:
-    cols = os.environ.get("COLUMNS")
-    return int(cols) if cols and cols.isdigit() else None
+    cols = os.environ.get("COLUMNS", "")
+    if cols.isascii() and cols.isdigit() and 0 < int(cols) <= MAX_WIDTH:
+        return int(cols)
+    return None
+
+
+class _CleanConsole(Console):
+    """A Rich console that never passes a control character of the data to the terminal
+    (Rich's own styling codes are added after this)."""
+
+    def render(self, renderable: Any, options: Any = None) -> Any:
+        for segment in super().render(renderable, options):
+            if segment.control is None and segment.text:
+                cleaned = clean_text(segment.text)
+                if cleaned is not segment.text:
+                    segment = Segment(cleaned, segment.style, segment.control)
+            yield segment
 
 
 def out() -> Console:
-    console = Console(file=sys.stdout, width=_width(), highlight=False, soft_wrap=False)
+    console = _CleanConsole(file=cast(IO[str], SafeStream(sys.stdout)), width=_width(),
+                            highlight=False, soft_wrap=False)
     if not console.is_terminal and _width() is None:
         console.width = PIPE_WIDTH
     return console
 
 
 def err() -> Console:
-    return Console(file=sys.stderr, width=_width(), highlight=False)
+    return _CleanConsole(file=cast(IO[str], SafeStream(sys.stderr)), width=_width(),
+                         highlight=False)
 
 
 def print_data(text: str) -> None:
-    """Machine-readable text (JSON, CSV, Markdown) exactly as given."""
-    sys.stdout.write(text)
-    sys.stdout.flush()
+    """Machine-readable text (JSON, CSV, Markdown) with control characters replaced."""
+    stream = SafeStream(sys.stdout)
+    stream.write(clean_text(text))
+    stream.flush()
+
+
+def print_diagnostic(text: str) -> None:
+    """One line on stderr exactly as given, control characters replaced (workflow commands)."""
+    stream = SafeStream(sys.stderr)
+    stream.write(clean_text(text) + "\n")
+    stream.flush()
 
 
 def print_table(renderable: RenderableType) -> None:
@@ -47,7 +88,7 @@ def print_table(renderable: RenderableType) -> None:
 
 
 def note(message: str) -> None:
-    err().print(message, style="yellow", markup=False, highlight=False)
+    err().print(message, style="yellow", markup=False, highlight=False, soft_wrap=True)
 
 
 @contextmanager
@@ -61,19 +102,33 @@ def status(message: str) -> Iterator[None]:
         yield
 
 
-def export(renderable: RenderableType, path: Path) -> None:
-    """Save a rendered report as SVG or HTML (Rich's own export)."""
+SVG_COLUMNS = 100
+"""An SVG export is this many columns wide at most: readable when scaled into a document."""
+
+
+def export(renderable: RenderableType, path: Path, html: str | None = None) -> None:
+    """Save a report: ``html`` (a complete page) for .html when given, else Rich's HTML; SVG
+    on a light background, at most SVG_COLUMNS wide."""
+    from rich.terminal_theme import DEFAULT_TERMINAL_THEME
+
     from convcost.errors import Context, InputError
 
-    recorder = Console(record=True, width=_width() or 160, file=open(os.devnull, "w"))  # noqa: SIM115
-    recorder.print(renderable)
+    svg = path.suffix.lower() == ".svg"
     try:
-        if path.suffix.lower() == ".svg":
-            recorder.save_svg(str(path), title="convcost")
+        if not svg and html is not None:
+            text = html
         else:
-            recorder.save_html(str(path))
+            width = min(_width() or SVG_COLUMNS, SVG_COLUMNS) if svg else (_width() or 160)
+            with open(os.devnull, "w") as sink:
+                recorder = _CleanConsole(record=True, width=width, file=sink)
+                recorder.print(renderable)
+            if svg:
+                text = recorder.export_svg(title="convcost", theme=DEFAULT_TERMINAL_THEME)
+            else:
+                text = recorder.export_html(theme=DEFAULT_TERMINAL_THEME)
     except OSError as e:
         raise InputError(f"cannot write {path}: {e.strerror}", Context(flag="--export")) from None
+    write_file(path, text, "--export")
 
 
 @contextmanager

@@ -5,29 +5,29 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
-from convcost._compat import StrEnum
 from convcost.core.cost import FLOPS_PER_MAC, Cost
 from convcost.core.dtypes import DType
-from convcost.core.ops import (
-    Activation,
-    BatchNorm,
-    Conv,
-    ConvRole,
-    Dropout,
-    Kind,
-    Linear,
-    Shape,
-)
+from convcost.core.ops import Conv, ConvRole, Kind, Linear, Shape
+from convcost.core.pairing import Rule, find_pairs
 from convcost.core.records import LayerRecord, Uncounted
 from convcost.core.registry import cost_of
-from convcost.core.rewrite import can_separate, is_separable_pair, to_separable, to_standard
+from convcost.core.variants import (
+    Plan,
+    Tally,
+    Variant,
+    Verdict,
+    apply,
+    conv_forms,
+    plan,
+    tally,
+)
 from convcost.errors import ConvcostError
 
-
-class Variant(StrEnum):
-    AS_WRITTEN = "as_written"
-    STANDARD = "standard"
-    SEPARABLE = "separable"
+__all__ = [
+    "Alternative", "Analysis", "BlockRow", "BreakdownRow", "Row", "Rule", "Tally", "Totals",
+    "Variant", "Verdict", "analyze_records", "breakdown", "collapse", "cost_records",
+    "find_pairs", "group_of", "rewrite",
+]
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,19 @@ class Alternative:
     span: tuple[int, int]
     """First and last row (inclusive) that the alternative replaces."""
     written_macs: int
-    """MACs of the convolution(s) it replaces, as written."""
+    """MACs of the records it replaces, as written."""
+    rule: Rule = Rule.NONE
+    """The rule that gave it (see :class:`convcost.core.pairing.Rule`)."""
+    written_params: int = 0
+    written_weights: int = 0
+    moved: int = 0
+    """Squeeze-excite layers re-costed after the merged conv (included in the figures)."""
+    dropped: int = 0
+    """Per-channel layers between the halves that go with the depthwise half."""
+    standard_convs: tuple[Conv, ...] = ()
+    separable_convs: tuple[Conv, ...] = ()
+    """The convolutions alone in each form (a lone depthwise conv is its own separable form;
+    a linear pointwise half is its 1×1 conv), for timing them."""
 
     @property
     def ratio(self) -> float:
@@ -104,6 +116,9 @@ class Row:
     alternative: Alternative | None = None
     pair_head: int | None = None
     """For the pointwise half of a separable pair: the row of its depthwise half."""
+    verdict: Verdict | None = None
+    """For a convolution (and a linear layer that is a pointwise half): the rule that gave
+    its alternative, or why it has none."""
 
     @property
     def name(self) -> str:
@@ -134,6 +149,8 @@ class Analysis:
     uncounted: tuple[Uncounted, ...] = ()
     buffers_total: int | None = None
     extra: dict[str, object] = field(default_factory=dict)
+    tallies: dict[Variant, Tally] = field(default_factory=dict)
+    """For each rewritten form: what was rewritten and what was left as written, and why."""
 
     @property
     def lower_bound(self) -> bool:
@@ -167,124 +184,38 @@ def cost_records(records: Sequence[LayerRecord], dtype: DType) -> list[Cost]:
     return costs
 
 
-_BETWEEN = (BatchNorm, Activation, Dropout)
-
-
-def find_pairs(records: Sequence[LayerRecord], costs: Sequence[Cost]) -> dict[int, int]:
-    """Depthwise -> pointwise pairs, normalisation/activation allowed between: {dw: pw}.
-
-    Each step must feed the next (its input shape is the previous output shape).
-    """
-    pairs: dict[int, int] = {}
-    for i, rec in enumerate(records):
-        dw = rec.op
-        if not isinstance(dw, Conv) or dw.role is not ConvRole.DEPTHWISE or dw.transposed:
-            continue
-        shape = costs[i].output_shape
-        for j in range(i + 1, len(records)):
-            nxt = records[j]
-            if len(nxt.inputs) != 1 or nxt.inputs[0] != shape:
-                break
-            if isinstance(nxt.op, Conv):
-                if is_separable_pair(dw, nxt.op):
-                    pairs[i] = j
-                break
-            if not isinstance(nxt.op, _BETWEEN):
-                break
-            shape = costs[j].output_shape
-    return pairs
-
-
-def _prefix(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[str, ...]:
-    n = 0
-    while n < min(len(a), len(b)) - 1 and a[n] == b[n]:
-        n += 1
-    return a[:n]
-
-
-def _trailing_between(records: Sequence[LayerRecord], i: int, shape: Shape) -> list[LayerRecord]:
-    """Normalisation/activation records right after record i, fed by it."""
-    out = []
-    for rec in records[i + 1 :]:
-        if not isinstance(rec.op, _BETWEEN) or rec.inputs != (shape,):
-            break
-        out.append(rec)
-    return out
-
-
 def rewrite(
     records: Sequence[LayerRecord], costs: Sequence[Cost], to: Variant
 ) -> list[LayerRecord]:
-    """The network with every pair made standard, or every eligible conv made separable.
-
-    pair -> standard: [dw, norm/act..., pw] becomes [conv].
-    standard -> separable: conv becomes [dw, copies of the norm/act that follow conv, pw].
-    """
+    """The network with every depthwise conv made standard (a pair merged into one conv, a
+    lone depthwise conv made dense), or every k×k conv made separable; see
+    :mod:`convcost.core.variants` for what happens to the layers in between."""
     if to is Variant.AS_WRITTEN:
         return list(records)
-    out: list[LayerRecord] = []
-    if to is Variant.STANDARD:
-        pairs = find_pairs(records, costs)
-        skip_until = -1
-        for i, rec in enumerate(records):
-            if i <= skip_until:
-                continue
-            if i in pairs:
-                j = pairs[i]
-                dw, pw = rec.op, records[j].op
-                assert isinstance(dw, Conv) and isinstance(pw, Conv)
-                pre = _prefix(rec.path, records[j].path)
-                name = f"{rec.path[len(pre)]}+{records[j].path[len(pre)]}"
-                out.append(replace(rec, path=(*pre, name), op=to_standard(dw, pw)))
-                skip_until = j
-            else:
-                out.append(rec)
-        return out
-    for i, rec in enumerate(records):
-        op = rec.op
-        if isinstance(op, Conv) and can_separate(op):
-            dw, pw = to_separable(op)
-            dw_shape = cost_of(dw, rec.inputs).output_shape
-            out.append(replace(rec, path=(*rec.path, "dw"), op=dw))
-            for b in _trailing_between(records, i, costs[i].output_shape):
-                b_op = replace(b.op, num_features=dw.out_channels) if isinstance(
-                    b.op, BatchNorm
-                ) else b.op
-                out.append(replace(b, path=(*rec.path, f"dw_{b.path[-1]}"), op=b_op,
-                                   inputs=(dw_shape,)))
-            out.append(replace(rec, path=(*rec.path, "pw"), op=pw, inputs=(dw_shape,)))
-        else:
-            out.append(rec)
-    return out
+    return apply(records, plan(records, costs).units[to])
 
 
 # ---------------------------------------------------------------- alternatives
 
 
 def _alternatives(
-    records: Sequence[LayerRecord], costs: Sequence[Cost], dtype: DType
+    records: Sequence[LayerRecord], costs: Sequence[Cost], dtype: DType, p: Plan
 ) -> tuple[dict[int, Alternative], dict[int, int]]:
     alts: dict[int, Alternative] = {}
-    pairs = find_pairs(records, costs)
-    for i, j in pairs.items():
-        dw, pw = records[i].op, records[j].op
-        assert isinstance(dw, Conv) and isinstance(pw, Conv)
-        std = cost_of(to_standard(dw, pw), records[i].inputs, dtype)
-        alts[i] = Alternative(
-            kind=Variant.STANDARD, macs=std.macs, params=std.params, weights=std.weights,
-            span=(i, j), written_macs=costs[i].macs + costs[j].macs,
-        )
-    for i, rec in enumerate(records):
-        if isinstance(rec.op, Conv) and can_separate(rec.op):
-            dw, pw = to_separable(rec.op)
-            d = cost_of(dw, rec.inputs, dtype)
-            p = cost_of(pw, [d.output_shape], dtype)
-            alts[i] = Alternative(
-                kind=Variant.SEPARABLE, macs=d.macs + p.macs, params=d.params + p.params,
-                weights=d.weights + p.weights, span=(i, i), written_macs=costs[i].macs,
+    for units in p.units.values():
+        for u in units:
+            added = cost_records(u.added, dtype)
+            removed = [costs[k] for k in u.removed]
+            std_convs, sep_convs = conv_forms(records, u)
+            alts[u.head] = Alternative(
+                kind=u.variant, macs=sum(c.macs for c in added),
+                params=sum(c.params for c in added), weights=sum(c.weights for c in added),
+                span=(u.head, u.tail), written_macs=sum(c.macs for c in removed),
+                rule=u.rule, written_params=sum(c.params for c in removed),
+                written_weights=sum(c.weights for c in removed), moved=u.moved,
+                dropped=u.dropped, standard_convs=std_convs, separable_convs=sep_convs,
             )
-    heads = {j: i for i, j in pairs.items()}
-    return alts, heads
+    return alts, dict(p.pairing.tails)
 
 
 # ---------------------------------------------------------------- breakdown
@@ -348,17 +279,21 @@ def analyze_records(
     """Cost every record, find alternatives, and total the model and its two variants."""
     costs = cost_records(records, dtype)
     variants = {Variant.AS_WRITTEN: Totals.of(costs)}
+    written_plan = plan(records, costs)
+    tallies = tally(records, written_plan)
     rewritten: dict[Variant, tuple[list[LayerRecord], list[Cost]]] = {}
     for v in (Variant.STANDARD, Variant.SEPARABLE):
-        recs = rewrite(records, costs, v)
+        recs = apply(records, written_plan.units[v])
         vc = cost_records(recs, dtype)
         rewritten[v] = (recs, vc)
         variants[v] = Totals.of(vc)
+    p = written_plan
     if rewrite_as is not Variant.AS_WRITTEN:
         records, costs = rewritten[rewrite_as]
-    alts, heads = _alternatives(records, costs, dtype)
+        p = plan(records, costs)
+    alts, heads = _alternatives(records, costs, dtype, p)
     rows = tuple(
-        Row(rec, cost, alts.get(i), heads.get(i))
+        Row(rec, cost, alts.get(i), heads.get(i), p.verdicts.get(i))
         for i, (rec, cost) in enumerate(zip(records, costs, strict=True))
     )
     return Analysis(
@@ -372,6 +307,7 @@ def analyze_records(
         rewritten_as=rewrite_as,
         uncounted=tuple(uncounted),
         buffers_total=buffers_total,
+        tallies=tallies,
     )
 
 

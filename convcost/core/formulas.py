@@ -14,6 +14,7 @@ from convcost.core.ops import (
     AdaptivePool,
     Add,
     BatchNorm,
+    ChannelShuffle,
     Concat,
     Conv,
     Dropout,
@@ -173,6 +174,15 @@ def concat(op: Concat, inputs: tuple[Shape, ...]) -> Cost:
             raise ShapeError(f"cannot concatenate channels of shapes {shapes}")
     out = (first[0], sum(s[1] for s in inputs), *first[2:])
     return Cost(output_shape=out)
+
+
+@formula(ChannelShuffle)
+def channel_shuffle(op: ChannelShuffle, inputs: tuple[Shape, ...]) -> Cost:
+    x = _one(inputs, "channel shuffle")
+    if len(x) < 2 or x[1] % op.groups:
+        raise ShapeError(f"channel shuffle in {op.groups} groups needs channels divisible by "
+                         f"{op.groups}, got shape {list(x)}")
+    return Cost(output_shape=x)  # a copy: memory traffic, no arithmetic
 
 
 @formula(Flatten, moves_data=False)

@@ -27,6 +27,7 @@ class Kind(StrEnum):
     GLOBAL_POOL = "global_pool"
     ADD = "add"
     CONCAT = "concat"
+    CHANNEL_SHUFFLE = "channel_shuffle"
     FLATTEN = "flatten"
     DROPOUT = "dropout"
     MATMUL = "matmul"
@@ -368,6 +369,21 @@ class Concat:
     @property
     def kind(self) -> Kind:
         return Kind.CONCAT
+
+
+@dataclass(frozen=True)
+class ChannelShuffle:
+    """ShuffleNet's channel shuffle: channels regrouped ``(groups, C/groups) -> (C/groups,
+    groups)``. It moves data and computes nothing."""
+
+    groups: int
+
+    def __post_init__(self) -> None:
+        _positive((self.groups,), "shuffle groups")
+
+    @property
+    def kind(self) -> Kind:
+        return Kind.CHANNEL_SHUFFLE
 
 
 @dataclass(frozen=True)

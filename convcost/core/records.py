@@ -26,6 +26,10 @@ class LayerRecord:
     bias_tied: bool | None = None
     """Whether its bias was counted on an earlier record too; None: the same as ``tied``.
     (A tied output layer often has a bias of its own, as BERT's decoder does.)"""
+    sources: tuple[int, ...] | None = None
+    """Data flow, when the front-end knows it: for each input, the index (in the record list)
+    of the record that produced it, -1 for a model input. None: unknown; the core then infers
+    producers from execution order and shapes (see :mod:`convcost.core.graph`)."""
 
     @property
     def name(self) -> str:

@@ -9,14 +9,16 @@ from dataclasses import dataclass
 
 from convcost.core.cost import Cost
 from convcost.core.dtypes import DType
-from convcost.core.ops import Conv, ConvRole, Shape
+from convcost.core.ops import Conv, ConvRole, Linear, Shape
 from convcost.core.registry import cost_of
 from convcost.errors import InputError
 
 
 def can_separate(conv: Conv) -> bool:
-    """A standard convolution with a kernel larger than 1×1 (groups 1, not transposed)."""
-    return conv.role is ConvRole.STANDARD and not conv.transposed
+    """A k×k convolution (kernel larger than 1×1, not transposed) that is not depthwise: a
+    standard one, or a grouped one (whose groups the pointwise half keeps)."""
+    return (conv.role in (ConvRole.STANDARD, ConvRole.GROUPED) and not conv.transposed
+            and conv.kernel_volume > 1)
 
 
 def is_separable_pair(dw: Conv, pw: Conv) -> bool:
@@ -32,10 +34,14 @@ def is_separable_pair(dw: Conv, pw: Conv) -> bool:
 
 
 def to_separable(conv: Conv, depth_multiplier: int = 1) -> tuple[Conv, Conv]:
-    """Depthwise (k×k, same stride/padding/dilation) then pointwise (1×1) replacing ``conv``."""
-    if conv.transposed or conv.groups != 1:
+    """Depthwise (k×k, same stride/padding/dilation) then pointwise (1×1) replacing ``conv``.
+
+    A grouped conv (groups g) becomes a depthwise conv and a pointwise conv with groups g: each
+    group's standard conv made separable."""
+    if conv.transposed or conv.role is ConvRole.DEPTHWISE:
         raise InputError(
-            "only a standard (groups=1, not transposed) convolution has a separable form"
+            "only a standard or grouped (not depthwise, not transposed) convolution has a "
+            "separable form"
         )
     if depth_multiplier < 1:
         raise InputError(f"depth multiplier must be >= 1, got {depth_multiplier}")
@@ -58,23 +64,48 @@ def to_separable(conv: Conv, depth_multiplier: int = 1) -> tuple[Conv, Conv]:
         stride=ones,
         padding=tuple((0, 0) for _ in ones),
         dilation=ones,
+        groups=conv.groups,
         bias=conv.bias,
     )
     return dw, pw
 
 
-def to_standard(dw: Conv, pw: Conv) -> Conv:
-    """The one standard convolution a depthwise + pointwise pair stands in for."""
-    if not is_separable_pair(dw, pw):
+def to_standard(dw: Conv, pw: Conv | Linear) -> Conv:
+    """The one standard convolution a depthwise + pointwise pair stands in for. The pointwise
+    half may be a linear layer over the channels (a channels-last block, as in ConvNeXt)."""
+    if isinstance(pw, Linear):
+        if dw.role is not ConvRole.DEPTHWISE or dw.transposed or \
+                pw.in_features != dw.out_channels:
+            raise InputError("not a depthwise conv + linear layer over its channels")
+        out, bias = pw.out_features, pw.bias
+    elif not is_separable_pair(dw, pw):
         raise InputError("not a depthwise + pointwise pair")
+    else:
+        out, bias = pw.out_channels, pw.bias
     return Conv(
         in_channels=dw.in_channels,
-        out_channels=pw.out_channels,
+        out_channels=out,
         kernel=dw.kernel,
         stride=dw.stride,
         padding=dw.padding,
         dilation=dw.dilation,
-        bias=pw.bias,
+        bias=bias,
+    )
+
+
+def to_dense(dw: Conv) -> Conv:
+    """A depthwise convolution without a pointwise partner, made dense: the standard conv
+    with the same kernel, stride, padding and channels (groups 1)."""
+    if dw.role is not ConvRole.DEPTHWISE or dw.transposed:
+        raise InputError("not a depthwise convolution")
+    return Conv(
+        in_channels=dw.in_channels,
+        out_channels=dw.out_channels,
+        kernel=dw.kernel,
+        stride=dw.stride,
+        padding=dw.padding,
+        dilation=dw.dilation,
+        bias=dw.bias,
     )
 
 

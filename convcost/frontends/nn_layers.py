@@ -19,9 +19,11 @@ from convcost.core.ops import (
     AdaptivePool,
     Add,
     BatchNorm,
+    ChannelShuffle,
     Concat,
     Conv,
     Dropout,
+    Elementwise,
     Flatten,
     GlobalPool,
     Linear,
@@ -69,6 +71,16 @@ class ConcatJoin(nn.Module):
 
     def forward(self, *xs: torch.Tensor) -> torch.Tensor:
         return torch.cat(xs, dim=1)
+
+
+class MulJoin(nn.Module):
+    """Element-wise product of its inputs, broadcast (a squeeze-excite gate)."""
+
+    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
+        out = xs[0]
+        for x in xs[1:]:
+            out = out * x
+        return out
 
 
 class _GlobalPool(nn.Module):
@@ -180,6 +192,10 @@ def layer_for(op: Op, rank: int | None = None) -> nn.Module:
         return AddJoin()
     if isinstance(op, Concat):
         return ConcatJoin()
+    if isinstance(op, Elementwise) and op.function == "mul":
+        return MulJoin()
+    if isinstance(op, ChannelShuffle):
+        return nn.ChannelShuffle(op.groups)
     if isinstance(op, Upsample | Recurrent):
         return _resampling_or_recurrent(op)
     raise TypeError(f"no torch layer for {type(op).__name__}")

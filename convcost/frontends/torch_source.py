@@ -27,16 +27,22 @@ import contextlib
 import hashlib
 import importlib
 import importlib.util
+import os
 import sys
-import warnings
-import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from convcost.errors import AnalysisError, Context, ConvcostError, InputError
+from convcost.errors import (
+    AnalysisError,
+    Context,
+    ConvcostError,
+    InputError,
+    reraise_user_interrupt,
+)
+from convcost.frontends.torch_archive import load_export, load_torchscript
 from convcost.frontends.torch_build import Built
 
 if TYPE_CHECKING:
@@ -83,6 +89,24 @@ class InputSpec:
         return value
 
 
+MAX_DIM = 2**31
+"""The largest tensor dimension an input shape takes."""
+MAX_ELEMENTS = 10**18
+"""The largest number of elements of one input."""
+
+
+def _check_bounds(shape: tuple[int, ...]) -> None:
+    if len(shape) > 16:
+        raise InputError(f"input shape has {len(shape)} dimensions; at most 16")
+    if any(s > MAX_DIM for s in shape):
+        raise InputError(f"input shape {list(shape)} has a size beyond 2^31 = {MAX_DIM:,}")
+    total = 1
+    for s in shape:
+        total *= s
+    if total > MAX_ELEMENTS:
+        raise InputError(f"input shape {list(shape)} has {total:.3g} elements; at most 10^18")
+
+
 def parse_dtype(text: str) -> str:
     """A dtype word (``float32``, ``fp16``, ``int64``, ``long``, ``bool``, ...) -> its name."""
     key = text.strip().lower().removeprefix("torch.")
@@ -113,14 +137,15 @@ def parse_input_spec(text: str, *, dtype: str = "float32") -> tuple[InputSpec, .
         sizes, sep, word = part.partition(":")
         kind = parse_dtype(word) if sep else default
         items = [s.strip() for s in sizes.replace("x", ",").replace("X", ",").split(",")]
-        try:
-            shape = tuple(int(s) for s in items)
-        except ValueError:
-            raise InputError(
-                f"input shape {part!r} must be integers separated by commas, e.g. 1,3,224,224"
-            ) from None
+        if not all(s.lstrip("+-").isdigit() and s.isascii() for s in items):
+            raise InputError(f"input shape {part[:40]!r} must be integers (ASCII digits 0-9) "
+                             "separated by commas, e.g. 1,3,224,224")
+        if any(len(s) > 12 for s in items):
+            raise InputError(f"input shape {part[:40]!r} has a size beyond 2^31 = {MAX_DIM:,}")
+        shape = tuple(int(s) for s in items)
         if any(s < 1 for s in shape):
             raise InputError(f"input shape {part!r} must hold sizes >= 1")
+        _check_bounds(shape)
         specs.append(InputSpec(shape, kind))
     return tuple(specs)
 
@@ -143,6 +168,7 @@ def as_input_specs(
         shape = tuple(int(v) for v in items if isinstance(v, int))
         if any(s < 1 for s in shape):
             raise InputError(f"input shape {list(shape)} must hold sizes >= 1")
+        _check_bounds(shape)
         return (InputSpec(shape, default),)
     out = []
     for v in items:
@@ -166,6 +192,42 @@ def _split_source(source: str) -> tuple[str, str | None]:
     return target, name
 
 
+PROTECTED = ("torch", "torchvision", "fvcore", "iopath", "yaml", "typer", "click", "rich",
+             "numpy", "convcost", "onnx", "onnxruntime", "tabulate", "termcolor", "pygments",
+             "markdown_it", "mdurl", "shellingham", "typing_extensions", "PIL", "sympy")
+"""Packages convcost itself imports: a user's folder can never shadow them."""
+
+
+def _shadows(folder: str) -> list[str]:
+    """Protected package names that a file or folder in ``folder`` would shadow."""
+    out = []
+    for name in PROTECTED:
+        base = os.path.join(folder, name)
+        if os.path.exists(base + ".py") or os.path.isdir(base):
+            out.append(name)
+    return out
+
+
+@contextlib.contextmanager
+def _importable(folder: str) -> Iterator[None]:
+    """``folder`` importable for the duration: appended after every installed package (so it
+    never shadows one), with convcost's own dependencies imported first from where they are
+    installed."""
+    for name in _shadows(folder):
+        if name not in sys.modules:
+            with contextlib.suppress(Exception):
+                importlib.import_module(name)  # the installed one, before the folder is on the path
+    added = folder not in sys.path
+    if added:
+        sys.path.append(folder)
+    try:
+        yield
+    finally:
+        if added:
+            with contextlib.suppress(ValueError):
+                sys.path.remove(folder)
+
+
 def _import_file(path: Path) -> ModuleType:
     digest = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:12]
     mod_name = f"_convcost_user_{path.stem}_{digest}"
@@ -175,32 +237,32 @@ def _import_file(path: Path) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     folder = str(path.resolve().parent)
     sys.modules[mod_name] = module  # dataclasses and pickling look the module up here
-    sys.path.insert(0, folder)  # so that the file can import its neighbours
     try:
-        spec.loader.exec_module(module)
-    except KeyboardInterrupt:
+        with _importable(folder):  # so that the file can import its neighbours
+            spec.loader.exec_module(module)
+    except BaseException as err:  # SystemExit, KeyboardInterrupt, GeneratorExit too
         sys.modules.pop(mod_name, None)
-        raise
-    except BaseException as err:  # SystemExit too: a script that exits on import
-        sys.modules.pop(mod_name, None)
+        reraise_user_interrupt(err)
         raise AnalysisError(
             f"importing the file failed: {first_line(err)}", Context(file=str(path))
         ) from err
-    finally:
-        with contextlib.suppress(ValueError):
-            sys.path.remove(folder)
     return module
 
 
 def _import_module(name: str) -> ModuleType:
+    """``package.module``: from the installed packages, then from the working directory (as
+    ``python -m`` would, but after the installed packages, so a local file never shadows one)."""
+    cwd = os.getcwd()
     try:
-        return importlib.import_module(name)
+        with _importable(cwd):
+            return importlib.import_module(name)
     except ModuleNotFoundError as err:
         missing = err.name or ""
         if missing and (name == missing or name.startswith(missing + ".")):
             raise InputError(f"no Python module named {missing!r} (from {name!r})") from err
         raise AnalysisError(f"importing {name!r} failed: {first_line(err)}") from err
-    except Exception as err:
+    except BaseException as err:  # SystemExit, KeyboardInterrupt, GeneratorExit too
+        reraise_user_interrupt(err)
         raise AnalysisError(f"importing {name!r} failed: {first_line(err)}") from err
 
 
@@ -237,49 +299,13 @@ def _build(obj: Any, what: str, kwargs: Mapping[str, Any], device: str) -> Built
         raise
     except TypeError as err:
         raise AnalysisError(f"calling {what} failed: {first_line(err)}") from err
-    except Exception as err:
+    except BaseException as err:  # SystemExit, KeyboardInterrupt, GeneratorExit too
+        reraise_user_interrupt(err)
         raise AnalysisError(f"{what} raised {first_line(err)}") from err
     if not isinstance(built.model, torch.nn.Module):
         raise InputError(
             f"{what} returned a {type(built.model).__name__}, not a torch.nn.Module")
     return built
-
-
-def _load_torchscript(path: Path) -> torch.nn.Module:
-    import torch
-
-    try:
-        with warnings.catch_warnings():  # torch 2.x warns that TorchScript is deprecated
-            warnings.simplefilter("ignore", FutureWarning)
-            model = torch.jit.load(str(path), map_location="cpu")  # type: ignore[no-untyped-call]
-    except Exception as err:
-        if zipfile.is_zipfile(path):
-            raise InputError(
-                f"{path} is not a TorchScript archive ({first_line(err)}); a torch.save pickle is "
-                "not loaded (unpickling runs code): save with torch.jit.save or torch.export",
-                Context(file=str(path)),
-            ) from err
-        raise InputError(f"{path} is not a TorchScript archive: {first_line(err)}",
-                         Context(file=str(path))) from err
-    assert isinstance(model, torch.nn.Module)
-    return model
-
-
-def _load_export(path: Path) -> torch.nn.Module:
-    import torch
-
-    try:
-        program = torch.export.load(str(path))
-    except Exception as err:
-        raise InputError(f"{path} is not a torch.export archive: {first_line(err)}",
-                         Context(file=str(path))) from err
-    try:
-        module = program.module()
-    except Exception as err:
-        raise AnalysisError(f"{path}: cannot build a module from the exported program: "
-                            f"{first_line(err)}", Context(file=str(path))) from err
-    assert isinstance(module, torch.nn.Module)
-    return module
 
 
 @dataclass(frozen=True)
@@ -339,10 +365,10 @@ def _load_model(source: str, kwargs: dict[str, Any], device: str) -> Loaded:
             if kwargs:
                 raise InputError("kwargs apply only to a factory (module:factory)")
             if suffix in EXPORT_SUFFIXES:
-                net = _load_export(path)
+                net = load_export(path)
                 return Loaded(net, Built(net, "cpu"))
             if suffix in TORCHSCRIPT_SUFFIXES:
-                net = _load_torchscript(path)
+                net = load_torchscript(path)
                 return Loaded(net, Built(net, "cpu"))
             raise InputError(f"{target}: name the model inside it as {target}:Name",
                              Context(file=target))

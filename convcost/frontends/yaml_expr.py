@@ -25,7 +25,10 @@ class ExprError(ValueError):
     """An expression could not be evaluated; the caller adds file, line and key."""
 
 
-_TOKEN = re.compile(r"\s*(?:(\d+\.\d*|\.\d+|\d+)|([A-Za-z_][A-Za-z0-9_]*)|(//|[-+*/()]))")
+_TOKEN = re.compile(r"\s*(?:(\d+\.\d*|\.\d+|\d+)|([A-Za-z_][A-Za-z0-9_]*)|(//|[-+*/()]))",
+                    re.ASCII)  # digits are 0-9 only: '٣' or '²' is not a number here
+MAX_NUMBER_DIGITS = 30
+"""A number literal longer than this is refused before it is converted."""
 
 
 def tokenize(text: str) -> list[str]:
@@ -128,6 +131,8 @@ class _Parser:
                 raise ExprError(f"missing ')' in expression {self.text!r}")
             return v
         if tok[0].isdigit() or tok[0] == ".":
+            if len(tok) > MAX_NUMBER_DIGITS:
+                raise ExprError(f"number {tok[:12]}... is too long")
             return _check(float(tok) if "." in tok else int(tok))
         if tok[0].isalpha() or tok[0] == "_":
             return self.lookup(tok)

@@ -54,6 +54,9 @@ YNode = YScalar | YSeq | YMap
 MAX_NODES = 50_000
 """More nodes than this (after expanding aliases) is refused: an alias bomb, not a model."""
 
+MAX_INT = 10**18
+"""The largest integer a document may hold (a sexagesimal 1:0:0:... grows past any size)."""
+
 _TAG = "tag:yaml.org,2002:"
 _PLAIN_TAGS = {_TAG + t for t in ("null", "bool", "int", "float", "str")}
 
@@ -123,10 +126,14 @@ class _Converter:
         try:
             value = self.loader.construct_object(node, deep=True)
         except (yaml.YAMLError, ValueError, TypeError, OverflowError) as exc:
+            shown = node.value if len(node.value) <= 40 else node.value[:20] + "..."
             raise error(self.file, pos, key, f"bad {tag.removeprefix(_TAG)} value "
-                        f"{node.value!r}: {exc}") from None
+                        f"{shown!r}: {str(exc)[:120]}") from None
         if value is not None and not isinstance(value, str | int | float | bool):
             raise error(self.file, pos, key, f"unsupported value {node.value!r}")
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
+            raise error(self.file, pos, key, f"integer {node.value[:20]!r}... is out of range "
+                        "(at most 10^18)")
         return value
 
     def _mapping(self, node: yaml.MappingNode, key: str, pos: Pos) -> YMap:

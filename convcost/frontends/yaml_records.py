@@ -20,13 +20,17 @@ __all__ = ["analyze_spec", "records_from_spec"]
 
 
 class _Walker:
+    """Records in execution order, each with the index of the record that made each input
+    (``LayerRecord.sources``; -1 for the model input)."""
+
     def __init__(self, batch: int) -> None:
         self.batch = batch
         self.records: list[LayerRecord] = []
 
-    def leaf(self, node: LayerNode, path: tuple[str, ...], inputs: Sequence[Shape]) -> Shape:
-        rec = LayerRecord(path=(*path, node.name), op=node.op, inputs=tuple(inputs),
-                          origin=node.origin)
+    def leaf(self, node: LayerNode, path: tuple[str, ...], inputs: Sequence[Flow]) -> Flow:
+        rec = LayerRecord(path=(*path, node.name), op=node.op,
+                          inputs=tuple(s for s, _ in inputs), origin=node.origin,
+                          sources=tuple(src for _, src in inputs))
         try:
             out = cost_of(node.op, rec.inputs).output_shape
         except ConvcostError as exc:
@@ -34,24 +38,28 @@ class _Walker:
             raise exc.within(file=o.file, line=o.line, col=o.col, key=o.key,
                              layer=rec.name) from None
         self.records.append(rec)
-        return out
+        return out, len(self.records) - 1
 
-    def seq(self, nodes: Sequence[SpecNode], path: tuple[str, ...], shape: Shape) -> Shape:
+    def seq(self, nodes: Sequence[SpecNode], path: tuple[str, ...], flow: Flow) -> Flow:
         for node in nodes:
-            shape = self.node(node, path, shape)
-        return shape
+            flow = self.node(node, path, flow)
+        return flow
 
-    def node(self, node: SpecNode, path: tuple[str, ...], shape: Shape) -> Shape:
+    def node(self, node: SpecNode, path: tuple[str, ...], flow: Flow) -> Flow:
         if isinstance(node, LayerNode):
-            return self.leaf(node, path, [shape])
+            return self.leaf(node, path, [flow])
         if isinstance(node, GroupNode):
-            return self.seq(node.children, (*path, node.name), shape)
+            return self.seq(node.children, (*path, node.name), flow)
         inner = (*path, node.name)
-        outs = [self.seq(b.children, (*inner, b.name), shape) for b in node.branches]
+        outs = [self.seq(b.children, (*inner, b.name), flow) for b in node.branches]
         out = self.leaf(node.join, inner, outs)
         for a in node.after:
             out = self.leaf(a, inner, [out])
         return out
+
+
+Flow = tuple[Shape, int]
+"""A tensor: its shape and the index of the record that made it (-1: the model input)."""
 
 
 def records_from_spec(spec: ModelSpec, *, batch: int = 1) -> list[LayerRecord]:
@@ -64,7 +72,7 @@ def records_from_spec(spec: ModelSpec, *, batch: int = 1) -> list[LayerRecord]:
         raise InputError(f"batch must be a positive integer, got {batch!r}",
                          Context(flag="--batch"))
     walker = _Walker(batch)
-    walker.seq(spec.layers, (), (batch, *spec.input_shape))
+    walker.seq(spec.layers, (), ((batch, *spec.input_shape), -1))
     return walker.records
 
 

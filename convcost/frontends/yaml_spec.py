@@ -29,6 +29,7 @@ from convcost.core.ops import (
     Concat,
     Conv,
     Dropout,
+    Elementwise,
     Flatten,
     GlobalPool,
     Linear,
@@ -124,6 +125,7 @@ MAX_REPEAT = 10_000
 MAX_LAYERS = 100_000
 MAX_SIZE = 10**9
 MAX_DEPTH = 64
+MAX_VARIABLE_CHAIN = 100
 
 _COMMON = ("name", "repeat")
 _CONV_POST = ("norm", "activation")
@@ -134,7 +136,7 @@ KINDS: dict[str, tuple[str, ...]] = {
                   *_CONV_POST),
     "pointwise": (*_COMMON, "out", "bias", "groups", "scale", *_CONV_POST),
     "separable": (*_COMMON, "out", "kernel", "stride", "padding", "dilation", "multiplier",
-                  "bias", "scale", *_CONV_POST, "dw_norm", "dw_activation"),
+                  "groups", "bias", "scale", *_CONV_POST, "dw_norm", "dw_activation"),
     "linear": (*_COMMON, "out", "bias", "scale", "activation"),
     "batchnorm": _COMMON,
     "activation": (*_COMMON, "function"),
@@ -143,6 +145,10 @@ KINDS: dict[str, tuple[str, ...]] = {
     "adaptive_pool": (*_COMMON, "mode", "size"),
     "flatten": _COMMON,
     "dropout": (*_COMMON, "p"),
+    "squeeze_excite": (*_COMMON, "squeeze", "ratio", "reduce", "divisor", "activation", "gate",
+                       "bias"),
+    "channel_shuffle": (*_COMMON, "groups"),
+    "upsample": (*_COMMON, "mode", "scale", "size", "align_corners"),
     "residual": (*_COMMON, "body", "shortcut", "activation"),
     "branches": (*_COMMON, "paths", "join", "activation"),
     "block": (*_COMMON, "layers"),
@@ -288,6 +294,8 @@ class _Compiler:
         else:
             raise self.err(node.pos, o.sub(k), f"expected one of {', '.join(allowed)}, got "
                            f"{describe(node)}")
+        if value not in allowed and _ALIASES.get(value) in allowed:
+            value = _ALIASES[value]
         if value not in allowed:
             raise self.err(node.pos, o.sub(k), f"unknown value {value!r}; use one of "
                            f"{', '.join(allowed)}{_suggest(value, allowed)}")
@@ -300,9 +308,18 @@ class _Compiler:
             raise self.err(o.pos, o.key, f"{o.kind} needs 'out' (output channels)")
         v, used_in = self.number(node, o.sub("out"), in_ch)
         c = self.check_int(v, node.pos, o.sub("out"), "out channels", 1)
-        scale = self.boolean(o, "scale", scale_default)
-        if scale and not used_in and (self.width_mult != 1.0 or self.divisor != 1):
-            c = make_divisible(c * self.width_mult, self.divisor)
+        snode = o.values.get("scale")
+        if isinstance(snode, YScalar) and isinstance(snode.value, str):
+            if snode.value.strip().lower() != "up":
+                raise self.err(snode.pos, o.sub("scale"), "expected true, false or up, got "
+                               f"{describe(snode)}")
+            mult = max(1.0, self.width_mult)  # torchvision's last conv: widened, never narrowed
+            scale = True
+        else:
+            mult = self.width_mult
+            scale = self.boolean(o, "scale", scale_default)
+        if scale and not used_in and (mult != 1.0 or self.divisor != 1):
+            c = make_divisible(c * mult, self.divisor)
         return self.check_int(c, node.pos, o.sub("out"), "out channels", 1)
 
     def padding(self, o: _Opts, dims: int, kernel: tuple[int, ...], dilation: tuple[int, ...],
@@ -564,8 +581,11 @@ class _Compiler:
             return Conv.make(in_ch, mid, kernel, dims=dims, stride=stride, padding=padding,
                              dilation=dilation, groups=in_ch, bias=bias)
 
+        groups = self.integer(o.values["groups"], o.sub("groups"), "groups", in_ch=in_ch) \
+            if o.has("groups") else 1
+
         def pw_op() -> Op:
-            return Conv.make(mid, out_ch, 1, dims=dims, bias=bias)
+            return Conv.make(mid, out_ch, 1, dims=dims, groups=groups, bias=bias)
 
         def norm_act(prefix: str, n: str, a: str, nkey: str, akey: str, s: Shape) -> Shape:
             if n == "batch":
@@ -643,6 +663,21 @@ class _Compiler:
             p = float(v)
         return self.leaf(name, lambda: Dropout(p), shape, o.pos, o.key)
 
+    def k_squeeze_excite(self, o: _Opts, name: str, shape: Shape) -> tuple[SpecNode, Shape]:
+        from convcost.frontends.yaml_blocks import squeeze_excite
+
+        return squeeze_excite(self, o, name, shape)
+
+    def k_channel_shuffle(self, o: _Opts, name: str, shape: Shape) -> tuple[SpecNode, Shape]:
+        from convcost.frontends.yaml_blocks import channel_shuffle
+
+        return channel_shuffle(self, o, name, shape)
+
+    def k_upsample(self, o: _Opts, name: str, shape: Shape) -> tuple[SpecNode, Shape]:
+        from convcost.frontends.yaml_blocks import upsample
+
+        return upsample(self, o, name, shape)
+
     def k_block(self, o: _Opts, name: str, shape: Shape) -> tuple[SpecNode, Shape]:
         children, out = self.layer_list(o.values.get("layers"), o.sub("layers"), shape,
                                         allow_empty=False, pos=o.pos)
@@ -669,7 +704,7 @@ class _Compiler:
         if not isinstance(node, YSeq) or len(node.items) < 2:
             raise self.err(node.pos if node else o.pos, o.sub("paths"),
                            "branches needs 'paths': a list of two or more lists of layers")
-        join = self.word(o, "join", ("concat", "add"), "concat")
+        join = self.word(o, "join", ("concat", "add", "mul"), "concat")
         groups: list[GroupNode] = []
         outs: list[Shape] = []
         for i, item in enumerate(node.items):
@@ -684,7 +719,7 @@ class _Compiler:
             if join == "concat" and (len(out) != len(outs[0]) or out[1:] != outs[0][1:]):
                 raise self.err(o.pos, o.key, f"branches concat: path {i} gives {list(out)} "
                                f"but path 0 gives {list(outs[0])}; only channels may differ")
-        op: Op = Add() if join == "add" else Concat()
+        op: Op = Add() if join == "add" else Elementwise("mul") if join == "mul" else Concat()
         return self.parallel(o, name, tuple(groups), tuple(outs), op, join)
 
     def parallel(self, o: _Opts, name: str, branches: tuple[GroupNode, ...],
@@ -729,6 +764,9 @@ class _Compiler:
                 cycle = " -> ".join([*stack[stack.index(name):], name])
                 raise self.err(value.pos, key, f"circular variable definition: {cycle}")
             stack.append(name)
+            if len(stack) > MAX_VARIABLE_CHAIN:
+                raise self.err(value.pos, key, "variables refer to each other more than "
+                               f"{MAX_VARIABLE_CHAIN} deep")
             if not isinstance(value, YScalar) or isinstance(value.value, bool) or \
                     value.value is None:
                 raise self.err(value.pos, key, "a variable is a number or an expression, got "
@@ -756,6 +794,10 @@ class _Compiler:
 
 
 _ACTS = (*(a.value for a in ActivationFn), "none")
+_ALIASES = {"swish": "silu", "hswish": "hardswish", "hard_swish": "hardswish",
+            "h_swish": "hardswish", "hsigmoid": "hardsigmoid", "hard_sigmoid": "hardsigmoid",
+            "h_sigmoid": "hardsigmoid"}
+"""Other names for activation functions (TensorFlow's and papers')."""
 
 
 def _check_top(root: YNode, file: str) -> YMap:
@@ -790,6 +832,9 @@ def parse_spec(
     if resolution is not None and (isinstance(resolution, bool) or
                                    not isinstance(resolution, int) or resolution < 1):
         raise InputError(f"resolution must be a positive integer, got {resolution!r}",
+                         Context(flag="--resolution"))
+    if resolution is not None and resolution > MAX_SIZE:
+        raise InputError(f"resolution {resolution:.3g} is too large (limit {MAX_SIZE})",
                          Context(flag="--resolution"))
     root = _check_top(read_yaml(text, filename), filename)
     items = root.items

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from convcost.core.cost import numel
 from convcost.core.rewrite import Comparison
-from convcost.errors import AnalysisError
+from convcost.errors import ReferenceSkipped
 from convcost.reference.counts import ReferenceCount, Tool
+from convcost.reference.model import memory_reason
 from convcost.reference.reconcile import Agreement, reconcile
 
 # Reference counting runs the layer for real; past this many input elements it is skipped.
@@ -18,10 +19,16 @@ def compare_reference(
 ) -> dict[str, dict[str, Agreement]]:
     """tool -> variant -> agreement of the tool's count with ours."""
     if numel(comparison.input_shape) > MAX_REFERENCE_ELEMENTS:
-        raise AnalysisError(
-            f"input of {numel(comparison.input_shape):,} elements is too large to run for "
-            "a reference count; use --no-reference"
+        raise ReferenceSkipped(
+            f"reference skipped: an input of {numel(comparison.input_shape):,} elements is too "
+            "large to run"
         )
+    size = max(1, comparison.dtype.itemsize)
+    variants = (comparison.standard, comparison.depthwise, comparison.pointwise)
+    estimate = sum(c.bytes * 4 // size for c in variants)  # params and activations
+    reason = memory_reason(estimate)
+    if reason:
+        raise ReferenceSkipped(reason)
     import torch
     from torch import nn
 

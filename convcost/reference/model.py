@@ -15,6 +15,48 @@ MAX_REFERENCE_WEIGHT_BYTES = 4 << 30
 is skipped with a note rather than risking the machine's memory."""
 
 
+MEMORY_SHARE = 0.5
+"""A reference count may use at most this share of the memory available when it starts."""
+
+
+def memory_budget() -> int:
+    """Bytes a reference count may use: MEMORY_SHARE of the available memory (Linux
+    MemAvailable, else physical memory, else 8 GiB)."""
+    import os
+
+    available = 0
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    available = int(line.split()[1]) * 1024
+                    break
+    except (OSError, ValueError, IndexError):
+        available = 0
+    if not available:
+        try:
+            available = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (ValueError, OSError, AttributeError):
+            available = 8 << 30
+    return int(available * MEMORY_SHARE)
+
+
+def memory_reason(estimate: int) -> str | None:
+    """Why a reference count that needs about ``estimate`` bytes is skipped, or None."""
+    budget = memory_budget()
+    if estimate <= budget:
+        return None
+    return (f"reference skipped: running the real model needs about {estimate / 2**30:,.1f} GiB, "
+            f"more than {MEMORY_SHARE:.0%} of the available memory ({budget / 2**30:,.1f} GiB)")
+
+
+def estimate_bytes(analysis: Analysis) -> int:
+    """Upper bound of a float32 forward's memory: every activation and parameter at once (the
+    memory traffic counts each once), at 4 bytes an element."""
+    size = max(1, analysis.dtype.itemsize)
+    return analysis.totals.bytes * 4 // size
+
+
 def skip_reason(rewritten_as: Variant, params: int) -> str | None:
     """Why no reference count can be made for this analysis, or None when one can."""
     if rewritten_as is not Variant.AS_WRITTEN:

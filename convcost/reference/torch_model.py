@@ -26,11 +26,15 @@ def reference_counts(
     source: Any, loaded: Loaded, run: Run, call: Call, opts: Any, analysis: Analysis,
     notes: list[str],
 ) -> dict[str, Any]:
-    from convcost.reference.model import skip_reason
+    from convcost.reference.model import estimate_bytes, memory_reason, skip_reason
 
     rewritten = skip_reason(analysis.rewritten_as, 0)
     if rewritten:
         notes.append(rewritten)
+        return {}
+    memory = memory_reason(estimate_bytes(analysis))
+    if memory:
+        notes.append(memory)
         return {}
     from convcost.frontends.torch import is_meta
 

@@ -14,7 +14,7 @@ from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
-from convcost.core.analysis import Analysis, BlockRow, Row, Totals, Variant, collapse
+from convcost.core.analysis import Analysis, BlockRow, Row, Rule, Totals, Variant, collapse
 from convcost.core.convention import CONVENTION
 from convcost.core.cost import Cost
 from convcost.core.ops import (
@@ -33,6 +33,7 @@ from convcost.core.ops import (
 )
 from convcost.reference.model import ModelAgreement
 from convcost.report import numbers as n
+from convcost.report.fit import Fitted, add_columns
 from convcost.report.formats import SCHEMA_VERSION, to_csv, to_json, to_markdown
 
 BAR_WIDTH = 6
@@ -68,12 +69,26 @@ class ModelReport:
     def __rich__(self) -> RenderableType:
         return to_table(self)
 
-    def _repr_html_(self) -> str:  # notebooks
-        import io
+    def _repr_html_(self) -> str:
+        """A notebook shows this, once: real HTML tables, no Rich console involved."""
+        from convcost.report.html import fragment
 
-        console = Console(record=True, width=140, file=io.StringIO())
-        console.print(to_table(self))
-        return console.export_html(inline_styles=True)
+        return fragment(self)
+
+    def summary(self) -> str:
+        """One line: model, input, MACs, params and layer count."""
+        a = self.analysis
+        t = a.totals
+        lb = "≥ " if a.lower_bound else ""
+        shapes = ", ".join(n.shape(s) for s in a.input_shapes)
+        return (f"{a.name}: {lb}{t.macs:,} MACs, {t.params:,} params, {lb}{t.bytes:,} bytes, "
+                f"{len(a.rows):,} layers, input {shapes}")
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def __repr__(self) -> str:
+        return f"<ModelReport {self.summary()}>"
 
 
 # ---------------------------------------------------------------- one line per row or block
@@ -158,9 +173,11 @@ def _alt_dict(analysis: Analysis, row: Row) -> dict[str, Any] | None:
     alt = row.alternative
     if alt is None:
         return None
-    return {"kind": str(alt.kind), "macs": alt.macs, "params": alt.params,
-            "weights": alt.weights, "ratio": alt.ratio,
-            "replaces": [analysis.rows[alt.span[0]].name, analysis.rows[alt.span[1]].name]}
+    return {"kind": str(alt.kind), "rule": str(alt.rule), "macs": alt.macs,
+            "params": alt.params, "weights": alt.weights, "ratio": alt.ratio,
+            "written_macs": alt.written_macs, "written_params": alt.written_params,
+            "replaces": [analysis.rows[alt.span[0]].name, analysis.rows[alt.span[1]].name],
+            "moved": alt.moved, "dropped": alt.dropped}
 
 
 def _block_alt(analysis: Analysis, block: BlockRow) -> dict[str, Any] | None:
@@ -235,6 +252,10 @@ def to_dict(report: ModelReport) -> dict[str, Any]:
         if len(line.rows) == 1:
             op = line.rows[0].record.op
             entry["op"] = type(op).__name__
+            verdict = line.rows[0].verdict
+            if verdict is not None:
+                entry["rule"] = str(verdict.rule)
+                entry["rule_note"] = verdict.note
             if isinstance(op, Conv):
                 entry.update(kernel=list(op.kernel), stride=list(op.stride),
                              padding=[list(p) for p in op.padding], dilation=list(op.dilation),
@@ -268,7 +289,8 @@ def to_dict(report: ModelReport) -> dict[str, Any]:
         ],
         "variants": {
             str(v): {"macs": t.macs, "params": t.params, "weights": t.weights,
-                     "macs_ratio": t.macs / written.macs if written.macs else 0.0}
+                     "macs_ratio": t.macs / written.macs if written.macs else 0.0,
+                     **_tally_dict(a, v)}
             for v, t in a.variants.items()
         },
         "uncounted": [{"op": u.op, "count": u.count, "modules": list(u.modules)}
@@ -294,6 +316,33 @@ def to_dict(report: ModelReport) -> dict[str, Any]:
     if report.notes:
         data["notes"] = list(report.notes)
     return data
+
+
+def _tally_dict(a: Analysis, v: Variant) -> dict[str, Any]:
+    t = a.tallies.get(v)
+    if t is None:
+        return {}
+    return {"rewritten": [{"what": w, "count": c} for w, c in t.rewritten],
+            "left": [{"what": w, "count": c} for w, c in t.left]}
+
+
+_LEGEND = ("alternative column: the other form's MACs and its ratio to as written, by rule — "
+           "dw+pw a depthwise conv and its pointwise conv as one conv (the norm and "
+           "activation between them go with the depthwise half); dw+SE+pw the same through "
+           "squeeze-excite, which moves after the merged conv at its channels; dw+fc with a linear "
+           "layer over channels; dense a depthwise conv with no partner; k×k, grouped made dw + pw")
+
+
+def tally_lines(a: Analysis) -> list[str]:
+    """For each rewritten form, what was rewritten and what was left as written, and why."""
+    names = {Variant.STANDARD: "all standard", Variant.SEPARABLE: "all separable"}
+    out = [_LEGEND] if any(r.alternative for r in a.rows) else []
+    for v, t in a.tallies.items():
+        done = "; ".join(f"{c} {w}" for w, c in t.rewritten) or "nothing to rewrite"
+        left = "; ".join(f"{c} {w}" for w, c in t.left)
+        out.append(f"{names.get(v, str(v))}: {done}" + (f" · left as written: {left}"
+                                                           if left else ""))
+    return out
 
 
 # ---------------------------------------------------------------- tables
@@ -325,14 +374,29 @@ def _kind_cell(line: Line) -> str:
     return f"{line.kind} {line.geometry}".strip()
 
 
+_RULE_LABEL = {
+    Rule.PAIR: "dw+pw", Rule.PAIR_LINEAR: "dw+fc", Rule.DENSE: "dense",
+    Rule.SEPARATE: "k×k", Rule.SEPARATE_GROUPED: "grouped",
+}
+_NO_ALT = {"1×1": "— 1×1", "grouped 1×1": "— grouped 1×1", "transposed": "— transposed"}
+
+
 def _alt_cell(line: Line) -> str:
     alt = line.alternative
     if alt is None:
-        return ""
+        verdict = line.rows[0].verdict if len(line.rows) == 1 else None
+        if verdict is None:
+            return ""
+        if verdict.rule is Rule.HALF:
+            return "↑ pw half"
+        return next((v for k, v in _NO_ALT.items() if verdict.note.startswith(k)), "—")
     if alt["kind"] == "alternative":
         return f"{n.human(alt['macs'])} ×{alt['ratio']:.2f}"
     label = "sep" if alt["kind"] == "separable" else "std"
-    return f"{label} {n.human(alt['macs'])} ×{alt['ratio']:.2f}"
+    rule = _RULE_LABEL.get(Rule(alt["rule"]), "")
+    if alt.get("moved"):
+        rule = rule.replace("+", "+SE+")
+    return f"{label} {n.human(alt['macs'])} ×{alt['ratio']:.2f} {rule}".rstrip()
 
 
 def _ref_cell(report: ModelReport, tool: str, line: Line) -> str:
@@ -403,34 +467,54 @@ def layer_table(report: ModelReport, drop: tuple[str, ...] = ()) -> Table:
     return table
 
 
-def breakdown_table(analysis: Analysis) -> Table:
-    table = Table(title="Breakdown by layer type (the paper's Table 2)", title_justify="left",
-                  header_style="bold")
-    for h in ("type", "MACs", "% MACs", "weights", "% weights", "params", "% params"):
-        table.add_column(h, justify="left" if h == "type" else "right")
-    for b in analysis.breakdown:
-        table.add_row(b.group, f"{b.macs:,}", n.pct(b.macs_pct), f"{b.weights:,}",
-                      n.pct(b.weights_pct), f"{b.params:,}", n.pct(b.params_pct))
-    return table
+def breakdown_table(analysis: Analysis) -> RenderableType:
+    """The paper's Table 2; a narrow console drops columns, never digits."""
+    head = ("type", "MACs", "% MACs", "weights", "% weights", "params", "% params")
+    rows = [[b.group, f"{b.macs:,}", n.pct(b.macs_pct), f"{b.weights:,}",
+             n.pct(b.weights_pct), f"{b.params:,}", n.pct(b.params_pct)]
+            for b in analysis.breakdown]
+
+    def build(drop: tuple[str, ...]) -> Table:
+        table = Table(title="Breakdown by layer type (the paper's Table 2)",
+                      title_justify="left", header_style="bold")
+        keep = [i for i, h in enumerate(head) if h not in drop]
+        cells = [[r[i] for i in keep] for r in rows]
+        add_columns(table, [head[i] for i in keep], cells, numeric=lambda h: h != "type")
+        for r in cells:
+            table.add_row(*r)
+        return table
+
+    return Fitted(build, ("% params", "params", "% weights"))
 
 
-def variants_table(analysis: Analysis) -> Table:
+def variants_table(analysis: Analysis) -> RenderableType:
+    """The whole model in each form; a narrow console drops columns, never digits."""
     written = analysis.variants[Variant.AS_WRITTEN]
-    table = Table(title="The whole model in each form", title_justify="left",
-                  header_style="bold")
-    for h in ("form", "MACs", "", "weights", "params", "MACs vs as written"):
-        table.add_column(h, justify="left" if h == "form" else "right")
+    head = ("form", "MACs", "", "weights", "params", "MACs vs as written")
     labels = {
         Variant.AS_WRITTEN: "as written",
-        Variant.STANDARD: "standard (every dw + pw pair as one conv)",
-        Variant.SEPARABLE: "separable (every k×k conv as dw + pw)",
+        Variant.STANDARD: "all standard (no depthwise convs)",
+        Variant.SEPARABLE: "all separable (every k×k conv as dw + pw)",
     }
+    rows = []
     for v, t in analysis.variants.items():
         ratio = t.macs / written.macs if written.macs else 0.0
         mark = " ◀" if v is analysis.rewritten_as else ""
-        table.add_row(labels[v] + mark, f"{t.macs:,}", n.human(t.macs), f"{t.weights:,}",
-                      f"{t.params:,}", f"{ratio:.3f}×")
-    return table
+        rows.append([labels[v] + mark, f"{t.macs:,}", n.human(t.macs), f"{t.weights:,}",
+                     f"{t.params:,}", f"{ratio:.3f}×"])
+
+    def build(drop: tuple[str, ...]) -> Table:
+        table = Table(title="The whole model in each form", title_justify="left",
+                      header_style="bold", caption="\n".join(tally_lines(analysis)) or None,
+                      caption_justify="left")
+        keep = [i for i, h in enumerate(head) if h not in drop]
+        cells = [[r[i] for i in keep] for r in rows]
+        add_columns(table, [head[i] for i in keep], cells, numeric=lambda h: h != "form")
+        for r in cells:
+            table.add_row(*r)
+        return table
+
+    return Fitted(build, ("", "params"))
 
 
 def summary_lines(report: ModelReport) -> list[Text]:
@@ -487,7 +571,8 @@ def to_table(report: ModelReport) -> RenderableType:
 
 
 _CSV_HEAD = ["name", "kind", "input_shape", "output_shape", "geometry", "params", "weights",
-             "macs", "flops", "other_ops", "bytes", "alternative_kind", "alternative_macs"]
+             "macs", "flops", "other_ops", "bytes", "alternative_kind", "alternative_macs",
+             "alternative_rule"]
 
 
 def _x(shape: Sequence[int]) -> str:
@@ -499,17 +584,19 @@ def to_csv_text(report: ModelReport) -> str:
     rows = []
     for line in report.lines():
         alt = line.alternative or {}
+        verdict = line.rows[0].verdict if len(line.rows) == 1 else None
         row: list[Any] = [line.name, line.kind, _x(line.input_shape), _x(line.output_shape),
                           line.geometry, line.cost.params, line.cost.weights, line.cost.macs,
                           line.cost.flops, line.cost.other_ops, line.cost.bytes,
-                          alt.get("kind", ""), alt.get("macs", "")]
+                          alt.get("kind", ""), alt.get("macs", ""),
+                          str(verdict.rule) if verdict else ""]
         for ag in report.reference.values():
             x = ag.layers.get(line.name)
             row.append(x.theirs if x else "")
         rows.append(row)
     t = report.analysis.totals
     total: list[Any] = ["total", "", "", "", "", t.params, t.weights, t.macs, t.flops,
-                        t.other_ops, t.bytes, "", ""]
+                        t.other_ops, t.bytes, "", "", ""]
     total += [ag.count.total for ag in report.reference.values()]
     rows.append(total)
     return to_csv(head, rows)
@@ -547,6 +634,7 @@ def to_markdown_text(report: ModelReport) -> str:
     parts.append("\n**Variants**\n\n" + to_markdown(
         ["form", "MACs", "weights", "params", "MACs vs as written"], vr,
         align_right=[False, True, True, True, True]))
+    parts.append("".join(f"\n- {t}" for t in tally_lines(a)) + "\n")
     extra = [str(t) for t in summary_lines(report)[2:]]
     if extra:
         parts.append("\n" + "\n".join(f"- {x}" for x in extra) + "\n")

@@ -7,7 +7,6 @@ fails, or whose value, limit and baseline would look equal rounded, shows exact 
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from typing import Any
 
@@ -213,9 +212,14 @@ def _where(where: Where | None) -> dict[str, Any] | None:
 
 
 def _violation(v: Violation) -> dict[str, Any]:
-    return {"check": v.check, "metric": str(v.metric), "kind": str(v.kind),
+    metric = str(v.metric)
+    return {"check": v.check, "metric": metric, "kind": str(v.kind),
             "status": str(v.status), "value": v.value, "limit": v.limit, "excess": v.excess,
-            "where": _where(v.where), "message": v.message}
+            "where": _where(v.where), "message": v.message,
+            "layers": [{"name": r.name, "change": str(r.change), "kind": r.kind,
+                        "before": r.before(metric), "after": r.after(metric),
+                        "delta": r.delta(metric), "delta_pct": r.pct(metric)}
+                       for r in v.grown]}
 
 
 def _metric_dict(m: MetricResult, failed: bool) -> dict[str, Any]:
@@ -301,6 +305,16 @@ def to_markdown_text(outcome: Outcome, exit_code: int) -> str:
     if outcome.violations:
         parts.append("\n**What to change**\n\n" + "".join(
             f"- {MARK[v.status]} {_md_where(v.message, v.where)}\n" for v in outcome.violations))
+    for v in outcome.violations:
+        if v.grown:
+            metric = str(v.metric)
+            grown = [[f"`{r.name}`", str(r.change), f"{r.before(metric):,}",
+                      f"{r.after(metric):,}", f"{r.delta(metric):+,}",
+                      _pct(r.pct(metric)) if r.pct(metric) is not None else "new"]
+                     for r in v.grown]
+            parts.append(f"\n**{v.check}: the layers whose {metric} grew most**\n\n"
+                         + to_markdown(["layer", "change", "baseline", "now", "Δ", "Δ%"], grown,
+                                       align_right=[False, False, True, True, True, True]))
     if outcome.hints:
         parts.append("\n**Hints**\n\n" + "".join(
             f"- {_md_where(h.message, h.where)}\n" for h in outcome.hints))
@@ -316,69 +330,3 @@ def _md_where(message: str, where: Where | None) -> str:
         return message
     text = str(where)
     return message.replace(f" {text}", f" `{text}`", 1)
-
-
-# ---------------------------------------------------------------- JUnit
-
-
-def to_junit(outcome: Outcome, fail_on: FailOn) -> str:
-    """One testcase per check and metric; a metric that fails the run is a <failure>."""
-    metrics = outcome.metric_results
-    failures = sum(outcome.failed(fail_on, m) for m in metrics)
-    name = outcome.budget.file or "convcost check"
-    suites = ET.Element("testsuites", name="convcost check", tests=str(len(metrics)),
-                        failures=str(failures), errors="0")
-    suite = ET.SubElement(suites, "testsuite", name=name, tests=str(len(metrics)),
-                          failures=str(failures), errors="0", skipped="0")
-    for m in metrics:
-        case = ET.SubElement(suite, "testcase", classname=m.check.name, name=str(m.metric))
-        where = m.limit_where
-        if where is not None and where.file is not None:
-            case.set("file", where.file)
-            if where.line is not None:
-                case.set("line", str(where.line))
-        x = cells(m)
-        detail = (f"value {m.value:,}; limit {x.limit}; baseline {x.baseline}; "
-                  f"Δ {x.delta} ({x.delta_pct}); headroom {x.headroom}; status {m.status}")
-        if outcome.failed(fail_on, m):
-            messages = [v.message for v in m.violations]
-            failure = ET.SubElement(case, "failure", message=messages[0],
-                                    type=str(m.violations[0].kind))
-            failure.text = "\n".join([*messages, detail])
-        else:
-            out = ET.SubElement(case, "system-out")
-            out.text = "\n".join([*(v.message for v in m.violations), detail])
-    ET.indent(suites)
-    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(
-        suites, encoding="unicode") + "\n"
-
-
-# ---------------------------------------------------------------- GitHub workflow commands
-
-
-def _escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _escape_prop(text: str) -> str:
-    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
-
-
-def _command(level: str, message: str, where: Where | None) -> str:
-    props = []
-    if where is not None and where.file is not None:
-        props.append(f"file={_escape_prop(where.file)}")
-        if where.line is not None:
-            props.append(f"line={where.line}")
-        if where.col is not None:
-            props.append(f"col={where.col}")
-    props.append("title=convcost check")
-    return f"::{level} {','.join(props)}::{_escape_data(message)}"
-
-
-def github_annotations(outcome: Outcome) -> list[str]:
-    """``::error file=budgets.yaml,line=6,...::message`` per violation; hints are notices."""
-    lines = [_command("error" if v.status is Status.FAIL else "warning", v.message, v.where)
-             for v in outcome.violations]
-    lines += [_command("notice", h.message, h.where) for h in outcome.hints]
-    return lines

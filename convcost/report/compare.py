@@ -14,6 +14,7 @@ from convcost.core.cost import Cost
 from convcost.core.rewrite import Comparison
 from convcost.reference.reconcile import Agreement
 from convcost.report import numbers as n
+from convcost.report.fit import Fitted, add_columns
 from convcost.report.formats import SCHEMA_VERSION, to_csv, to_markdown
 
 VARIANTS = ("standard", "depthwise", "pointwise", "separable")
@@ -165,13 +166,24 @@ def reduction_lines(report: CompareReport) -> list[str]:
     ]
 
 
-def to_table(report: CompareReport) -> RenderableType:
+DROP_ORDER = ("layer", "FLOPs", "MACs/byte", "output", "bytes")
+"""Columns a narrow console loses first; MACs, params and the references always stay."""
+
+
+def compare_table(report: CompareReport, drop: tuple[str, ...] = ()) -> Table:
+    head = _header(report)
+    keep = [i for i, h in enumerate(head) if h not in drop]
+    rows = [[_cells(report, v, exact=False)[i] for i in keep] for v in VARIANTS]
     table = Table(title=_title(report), title_justify="left", header_style="bold")
-    for i, h in enumerate(_header(report)):
-        numeric = i >= 3
-        table.add_column(h, justify="right" if numeric else "left", no_wrap=i != 1)
-    for v in VARIANTS:
-        table.add_row(*_cells(report, v, exact=False), end_section=v == "pointwise")
+    add_columns(table, [head[i] for i in keep], rows,
+                numeric=lambda h: h not in ("variant", "layer", "output"))
+    for v, cells in zip(VARIANTS, rows, strict=True):
+        table.add_row(*cells, end_section=v == "pointwise")
+    return table
+
+
+def to_table(report: CompareReport) -> RenderableType:
+    table = Fitted(lambda drop: compare_table(report, drop), DROP_ORDER)
     parts: list[RenderableType] = [table]
     parts += [Text(line, style="bold" if i == 1 else "") for i, line in
               enumerate(reduction_lines(report))]

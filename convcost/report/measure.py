@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from convcost.core.rewrite import Comparison
+from convcost.report.fit import Fitted, add_columns
 
 if TYPE_CHECKING:
     from convcost.reference.timing import CompareTiming, ModelTiming, Settings, Timing
@@ -33,9 +34,20 @@ def _x(ratio: float) -> str:
 
 
 def settings_line(s: Settings) -> str:
+    chosen = "--threads" if getattr(s, "threads_set", False) else "torch's default"
     return (f"measured on {s.device}, float32, {s.threads} torch thread"
-            f"{'s' if s.threads != 1 else ''} (torch's default), inference mode; median of "
-            f"{s.repeats} samples after {s.warmup} warm-up call{'s' if s.warmup != 1 else ''}")
+            f"{'s' if s.threads != 1 else ''} ({chosen}), inference mode; median of "
+            f"{s.repeats} samples per variant, taken interleaved, after {s.warmup} warm-up "
+            f"call{'s' if s.warmup != 1 else ''}")
+
+
+def _spread(t: Timing) -> str:
+    """``±12%``: half the interquartile range, relative to the median."""
+    return f"±{t.spread / 2:.0%}"
+
+
+def warning_lines(warnings: list[str]) -> list[Text]:
+    return [Text(f"⚠ {w}", style="bold yellow") for w in warnings]
 
 
 def gap_line(macs_speedup: float, speedup: float, device: str) -> str:
@@ -59,6 +71,11 @@ def _timing(t: CompareTiming, variant: str) -> Timing:
 def compare_dict(t: CompareTiming) -> dict[str, Any]:
     data: dict[str, Any] = {f"{v}_ms": _timing(t, v).median_ms for v in VARIANTS}
     data["range_ms"] = {v: [_timing(t, v).min_ms, _timing(t, v).max_ms] for v in VARIANTS}
+    data["iqr_ms"] = {v: [_timing(t, v).q1_ms, _timing(t, v).q3_ms] for v in VARIANTS}
+    data["spread"] = {v: _timing(t, v).spread for v in VARIANTS}
+    data["samples_ms"] = {v: list(_timing(t, v).samples) for v in VARIANTS}
+    data["warnings"] = t.warnings
+    data["reliable"] = not t.warnings
     data["speedup"] = t.speedup
     data["macs_speedup"] = t.macs_speedup
     data.update(t.settings.to_dict())
@@ -67,24 +84,31 @@ def compare_dict(t: CompareTiming) -> dict[str, Any]:
 
 
 def compare_table(c: Comparison, t: CompareTiming) -> RenderableType:
-    table = Table(title="Measured with torch on this machine", title_justify="left",
-                  header_style="bold")
-    for h in ("variant", "median ms", "min–max ms", "MACs", "MACs/byte", "vs standard (time)",
-              "vs standard (MACs)"):
-        table.add_column(h, justify="left" if h == "variant" else "right", no_wrap=True)
+    heads = ("variant", "median ms", "spread", "min–max ms", "MACs", "MACs/byte",
+             "vs standard (time)", "vs standard (MACs)")
     costs = {"standard": c.standard, "depthwise": c.depthwise, "pointwise": c.pointwise,
              "separable": c.separable}
     std_ms = t.standard.median_ms
+    rows = []
     for v in VARIANTS:
         tm, cost = _timing(t, v), costs[v]
-        table.add_row(
-            v if v != "separable" else "separable (dw → pw)",
-            _ms(tm.median_ms), f"{_ms(tm.min_ms)}–{_ms(tm.max_ms)}", f"{cost.macs:,}",
-            f"{cost.intensity:.2f}",
-            _x(std_ms / tm.median_ms) if tm.median_ms else "",
-            _x(c.standard.macs / cost.macs) if cost.macs else "",
-            end_section=v == "pointwise",
-        )
+        rows.append([v if v != "separable" else "separable (dw → pw)",
+                     _ms(tm.median_ms), _spread(tm), f"{_ms(tm.min_ms)}–{_ms(tm.max_ms)}",
+                     f"{cost.macs:,}", f"{cost.intensity:.2f}",
+                     _x(std_ms / tm.median_ms) if tm.median_ms else "",
+                     _x(c.standard.macs / cost.macs) if cost.macs else ""])
+
+    def build(drop: tuple[str, ...]) -> Table:
+        keep = [i for i, h in enumerate(heads) if h not in drop]
+        table = Table(title="Measured with torch on this machine", title_justify="left",
+                      header_style="bold")
+        cells = [[r[i] for i in keep] for r in rows]
+        add_columns(table, [heads[i] for i in keep], cells, numeric=lambda h: h != "variant")
+        for v, r in zip(VARIANTS, cells, strict=True):
+            table.add_row(*r, end_section=v == "pointwise")
+        return table
+
+    table = Fitted(build, ("MACs/byte", "MACs", "min–max ms"))
     return Group(
         table,
         Text(gap_line(t.macs_speedup, t.speedup, t.settings.device), style="bold"),
@@ -93,22 +117,24 @@ def compare_table(c: Comparison, t: CompareTiming) -> RenderableType:
              f"(MACs/byte {c.depthwise.intensity:.2f} vs pointwise "
              f"{c.pointwise.intensity:.2f})" if t.separable.median_ms and c.separable.macs
              else ""),
+        *warning_lines(t.warnings),
         Text(settings_line(t.settings), style="dim"),
     )
 
 
 def compare_markdown(c: Comparison, t: CompareTiming) -> str:
-    lines = ["| variant | median ms | MACs/byte | speed-up (time) | speed-up (MACs) |",
-             "|---|---:|---:|---:|---:|"]
+    lines = ["| variant | median ms | spread | min–max ms | MACs/byte | speed-up (time) | "
+             "speed-up (MACs) |", "|---|---:|---:|---:|---:|---:|---:|"]
     costs = {"standard": c.standard, "depthwise": c.depthwise, "pointwise": c.pointwise,
              "separable": c.separable}
     for v in VARIANTS:
         tm, cost = _timing(t, v), costs[v]
-        lines.append(f"| {v} | {_ms(tm.median_ms)} | {cost.intensity:.2f} | "
+        lines.append(f"| {v} | {_ms(tm.median_ms)} | {_spread(tm)} | "
+                     f"{_ms(tm.min_ms)}–{_ms(tm.max_ms)} | {cost.intensity:.2f} | "
                      f"{_x(t.standard.median_ms / tm.median_ms)} | "
                      f"{_x(c.standard.macs / cost.macs) if cost.macs else ''} |")
     lines += ["", f"- {gap_line(t.macs_speedup, t.speedup, t.settings.device)}",
-              f"- {settings_line(t.settings)}", ""]
+              *(f"- ⚠ {w}" for w in t.warnings), f"- {settings_line(t.settings)}", ""]
     return "\n".join(lines)
 
 
@@ -128,6 +154,9 @@ def model_dict(t: ModelTiming) -> dict[str, Any]:
                 "separable_ms": lt.separable.median_ms,
                 "range_ms": {"standard": [lt.standard.min_ms, lt.standard.max_ms],
                              "separable": [lt.separable.min_ms, lt.separable.max_ms]},
+                "iqr_ms": {"standard": [lt.standard.q1_ms, lt.standard.q3_ms],
+                           "separable": [lt.separable.q1_ms, lt.separable.q3_ms]},
+                "spread": {"standard": lt.standard.spread, "separable": lt.separable.spread},
                 "standard_macs": lt.standard_macs,
                 "separable_macs": lt.separable_macs,
                 "standard_intensity": lt.standard_intensity,
@@ -146,29 +175,38 @@ def model_dict(t: ModelTiming) -> dict[str, Any]:
             "macs_speedup": t.macs_speedup if t.layers else None,
         },
     }
+    data["warnings"] = t.warnings
+    data["reliable"] = not t.warnings
     if t.skipped:
         data["skipped"] = list(t.skipped)
     return data
 
 
 def model_table(t: ModelTiming) -> RenderableType:
-    table = Table(
-        title="Measured with torch: every convolution with an alternative, in both forms "
-              "(convolutions only)",
-        title_justify="left", header_style="bold", show_footer=True, footer_style="bold",
-    )
-    heads = ("layer", "written", "standard ms", "separable ms", "MACs/byte std → sep",
+    heads = ("layer", "written", "standard ms", "separable ms", "spread", "MACs/byte std → sep",
              "speed-up (time)", "speed-up (MACs)")
-    feet = ("total", "", _ms(t.standard_ms), _ms(t.separable_ms), "",
-            _x(t.speedup) if t.layers else "", _x(t.macs_speedup) if t.layers else "")
-    for h, f in zip(heads, feet, strict=True):
-        table.add_column(h, footer=f, justify="left" if h in ("layer", "written") else "right",
-                         no_wrap=h != "layer", overflow="fold")
-    for lt in t.layers:
-        table.add_row(lt.name, "dw+pw" if str(lt.written) == "separable" else "conv",
-                      _ms(lt.standard.median_ms), _ms(lt.separable.median_ms),
-                      f"{lt.standard_intensity:.1f} → {lt.separable_intensity:.1f}",
-                      _x(lt.speedup), _x(lt.macs_speedup))
+    feet = ["total", "", _ms(t.standard_ms), _ms(t.separable_ms), "", "",
+            _x(t.speedup) if t.layers else "", _x(t.macs_speedup) if t.layers else ""]
+    rows = [[lt.name, "dw+pw" if str(lt.written) == "separable" else "conv",
+             _ms(lt.standard.median_ms), _ms(lt.separable.median_ms),
+             f"{_spread(lt.standard)} / {_spread(lt.separable)}" + (" ⚠" if lt.noisy else ""),
+             f"{lt.standard_intensity:.1f} → {lt.separable_intensity:.1f}",
+             _x(lt.speedup), _x(lt.macs_speedup)] for lt in t.layers]
+
+    def build(drop: tuple[str, ...]) -> Table:
+        keep = [i for i, h in enumerate(heads) if h not in drop]
+        table = Table(title="Measured with torch: every convolution with an alternative, in "
+                      "both forms (convolutions only)", title_justify="left",
+                      header_style="bold", show_footer=True, footer_style="bold")
+        cells = [[r[i] for i in keep] for r in rows]
+        add_columns(table, [heads[i] for i in keep], cells,
+                    numeric=lambda h: h not in ("layer", "written"),
+                    footer=[feet[i] for i in keep])
+        for r in cells:
+            table.add_row(*r)
+        return table
+
+    table = Fitted(build, ("MACs/byte std → sep", "written", "spread"))
     parts: list[RenderableType] = [table]
     if t.layers:
         parts.append(Text(gap_line(t.macs_speedup, t.speedup, t.settings.device),
@@ -176,6 +214,7 @@ def model_table(t: ModelTiming) -> RenderableType:
     else:
         parts.append(Text("no convolution has an alternative form: nothing to time"))
     parts += [Text(f"not timed: {s}", style="yellow") for s in t.skipped]
+    parts += warning_lines(t.warnings)
     parts.append(Text("speed-up = standard / separable; normalisation and activation between "
                       "the halves are not timed", style="dim"))
     parts.append(Text(settings_line(t.settings), style="dim"))
@@ -193,5 +232,6 @@ def model_markdown(t: ModelTiming) -> str:
         lines.append(f"| **total** | | {_ms(t.standard_ms)} | {_ms(t.separable_ms)} | "
                      f"{_x(t.speedup)} | {_x(t.macs_speedup)} |")
         lines += ["", f"- {gap_line(t.macs_speedup, t.speedup, t.settings.device)}"]
+    lines += [f"- ⚠ {w}" for w in t.warnings]
     lines += [f"- {settings_line(t.settings)}", ""]
     return "\n".join(lines)
