@@ -1,7 +1,8 @@
 """Selection ops of detectors' post-processing, costed so that a detector's total is exact.
 
 * ``nonzero`` / ``argwhere``: a selection of indices, no arithmetic — ignored, as the walker
-  ignores ``masked_select`` and ``gather``.
+  ignores ``masked_select`` and ``gather``; ``im2col`` / ``col2im`` (``F.unfold``, ``F.fold``)
+  rearrange elements and are ignored the same way.
 * ``topk``, ``sort``, ``argsort``, ``kthvalue``, ``unique``: every input element is compared
   once, like a max reduction over the dimension (other ops = input elements; no MACs).
 
@@ -45,7 +46,8 @@ def register() -> None:
     from convcost.frontends.torch.registry import handles, packet, registered
 
     have = set(registered())
-    table = {"aten.nonzero": _ignore, "aten.nonzero_static": _ignore, "aten.argwhere": _ignore,
+    table = {"aten.im2col": _ignore, "aten.col2im": _ignore,  # unfold / fold: rearrangement
+             "aten.nonzero": _ignore, "aten.nonzero_static": _ignore, "aten.argwhere": _ignore,
              "aten.topk": _select, "aten.sort": _select, "aten.argsort": _select,
              "aten.kthvalue": _select, "aten._unique2": _select, "aten._unique": _select,
              "aten.unique_dim": _select, "aten.unique_consecutive": _select}

@@ -109,6 +109,8 @@ def torchvision_info(name: str) -> ZooInfo:
             published["macs"] = round(float(meta["_ops"]) * 1e9)
         if "num_params" in meta:
             published["params"] = int(meta["num_params"])
+        if isinstance(meta.get("min_size"), (tuple, list)) and meta["min_size"]:
+            published["min_size"] = int(meta["min_size"][0])
         published["weights"] = where
     crop = _crop(weights) if weights is not None else None
     if family in ("classification", "quantization"):
@@ -158,6 +160,10 @@ def _torchvision(name: str, kwargs: Mapping[str, Any], device: str) -> tuple[Bui
         args.setdefault("quantize", True)  # what the published quantized weights are
     if "aux_loss" in accepted and info.published:
         args.setdefault("aux_loss", True)  # torchvision's weights build the auxiliary head
+    min_size = info.published.get("min_size")
+    if min_size and ("image_size" in accepted
+                     or factory.__module__.endswith("vision_transformer")):
+        args.setdefault("image_size", min_size)  # a ViT's weights fix its image size
     for key, value in _AS_WITH_WEIGHTS.get(name, {}).items():
         args.setdefault(key, value)
     estimate = info.published.get("params")
