@@ -1,13 +1,14 @@
 """The Python API: ``convcost.analyze(model_or_path, input_shape=...)``.
 
-One entry for every source: a YAML description (``.yaml``/``.yml``), a torch source
-(``package.module:factory``, ``file.py:Name``, TorchScript, ``.pt2``) or an ``nn.Module``.
+One entry for every source: a YAML description (``.yaml``/``.yml``), an ONNX file (``.onnx``),
+a torch source (``package.module:factory``, ``file.py:Name``, TorchScript, ``.pt2``) or an
+``nn.Module``.
 The source's form decides the front-end; the core and the report are the same for all.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 from convcost.core.analysis import Analysis, Variant
 from convcost.core.dtypes import DType
 from convcost.errors import Context, InputError, UncountedOpsError
+from convcost.frontends.onnx_load import is_onnx
 from convcost.reference.counts import Tool
 from convcost.report.analysis import ModelReport, lines_of
 
@@ -49,7 +51,7 @@ def analyze(
     model_or_path: Any,
     *,
     input_shape: Sequence[int] | str | None = None,
-    input_shapes: Sequence[Any] | None = None,
+    input_shapes: Sequence[Any] | Mapping[str, Sequence[int]] | None = None,
     dtype: DType | str = DType.FLOAT32,
     batch: int = 1,
     width_mult: float = 1.0,
@@ -77,11 +79,14 @@ def analyze(
     from convcost.api_checks import checked_options
     from convcost.frontends.torch_inputs import as_call
 
+    onnx = is_onnx(model_or_path) or isinstance(input_shapes, Mapping)
     opts = checked_options(
-        input_shape=None, input_shapes=None, dtype=dtype, batch=batch,
-        width_mult=width_mult, resolution=resolution, rewrite_as=rewrite_as,
-        reference=reference, kwargs=kwargs, depth=depth, strict=strict,
+        input_shape=input_shape if onnx else None, input_shapes=input_shapes if onnx else None,
+        dtype=dtype, batch=batch, width_mult=width_mult, resolution=resolution,
+        rewrite_as=rewrite_as, reference=reference, kwargs=kwargs, depth=depth, strict=strict,
     )
+    if onnx:  # ONNX inputs are shapes, positional or by name
+        return run(model_or_path, opts)
     if inputs is not None and not isinstance(inputs, dict):
         raise InputError(f"expected a dict of keyword inputs, got {type(inputs).__name__}",
                          Context(key="inputs"))
@@ -97,9 +102,22 @@ def analyze(
 
 
 def run(source: Any, opts: Options) -> ModelReport:
+    if Tool.ONNX_TOOL in opts.reference and not is_onnx(source):
+        raise InputError("onnx-tool counts ONNX files only; use fvcore or torch here",
+                         Context(flag="--reference"))
     if is_yaml(source):
         return _yaml(str(source), opts)
+    if is_onnx(source):
+        return _onnx(str(source), opts)
     return _torch(source, opts)
+
+
+def _onnx(path: str, opts: Options) -> ModelReport:
+    from convcost.frontends.onnx_api import analyze_onnx
+
+    analysis, reference, notes = analyze_onnx(path, opts)
+    _check_strict(analysis, opts)
+    return ModelReport(analysis, reference, tuple(notes), opts.depth, path)
 
 
 def _check_strict(analysis: Analysis, opts: Options) -> None:

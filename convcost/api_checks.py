@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from convcost.core.analysis import Variant
@@ -70,9 +70,15 @@ def checked_options(*, input_shape: Any, input_shapes: Any, dtype: Any, batch: A
         raise _bad("kwargs", f"expected a dict, got {type(kwargs).__name__}")
     if not isinstance(strict, bool):
         raise _bad("strict", f"expected True or False, got {strict!r:.40}")
-    shapes: list[Any] = list(input_shapes or ([input_shape] if input_shape else []))
+    specs: tuple[Any, ...]
     try:
-        specs = tuple(spec for s in shapes for spec in as_input_specs(s))
+        if isinstance(input_shapes, Mapping):  # ONNX inputs by name
+            from convcost.frontends.onnx_load import NamedInput
+
+            specs = tuple(NamedInput(tuple(s), name=str(k)) for k, s in input_shapes.items())
+        else:
+            shapes: list[Any] = list(input_shapes or ([input_shape] if input_shape else []))
+            specs = tuple(spec for s in shapes for spec in as_input_specs(s))
     except TypeError:
         raise _bad("input_shape", "expected a shape such as (1, 3, 224, 224)") from None
     return Options(

@@ -18,6 +18,7 @@ from typing import Any
 from convcost._compat import StrEnum
 from convcost.budget.units import Amount, Metric, UnitError, parse_amount, parse_metric, parse_pair
 from convcost.errors import Context, InputError
+from convcost.frontends.onnx_load import is_onnx
 from convcost.frontends.torch_source import InputSpec, as_input_specs
 from convcost.frontends.yaml_nodes import Pos, YMap, YNode, YScalar, YSeq, describe, read_yaml
 
@@ -235,7 +236,7 @@ class _Reader:
                 raise self.error(m.key_pos["input"], f"{key}.input", "a YAML description "
                                  "carries its own input shape; remove 'input'")
             inputs = self.inputs(items["input"], f"{key}.input")
-        elif not is_yaml:
+        elif not is_yaml and not is_onnx(source):
             raise self.error(model_node.pos, f"{key}.input", "a torch source needs an input "
                              "shape: add 'input: [1, 3, 224, 224]'")
         kwargs = None
@@ -348,7 +349,8 @@ def _file_part(source: str) -> str:
 
 def _looks_like_path(model: str) -> bool:
     target = _split(model)[0].lower()
-    return target.endswith((*YAML_SUFFIXES, *TORCH_FILE_SUFFIXES, ".py")) or "/" in target
+    return target.endswith((*YAML_SUFFIXES, *TORCH_FILE_SUFFIXES, ".py", ".onnx")) or \
+        "/" in target
 
 
 def _inside(path: str, folder: Path) -> bool:
@@ -387,7 +389,7 @@ def inline_budget(source: str, maxima: Sequence[str], increases: Sequence[str], 
     is_yaml = source.lower().endswith(YAML_SUFFIXES)
     if is_yaml and inputs:
         raise InputError("a YAML description carries its own input shape", Context(flag="--input"))
-    if not is_yaml and not inputs:
+    if not is_yaml and not inputs and not is_onnx(source):
         raise InputError("a torch source needs --input, e.g. --input 1,3,224,224",
                          Context(flag="--input"))
     if is_yaml and not Path(source).is_file():

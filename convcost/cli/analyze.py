@@ -27,6 +27,8 @@ EXAMPLE = """[b]Examples[/b]
 
   convcost analyze hf:gpt2 --kwargs '{"n_layer": 2}' --input input_ids=1,64:int64
 
+  convcost analyze model.onnx --input input=1,3,224,224
+
   convcost analyze model.py:Net --kwargs '{"num_classes": 10}' --input 1,3,32,32
 """
 
@@ -73,15 +75,16 @@ def parse_as(text: str | None) -> Variant:
 def analyze(
     source: str = typer.Argument(
         ..., metavar="SOURCE",
-        help="A YAML description (model.yaml), package.module:factory, file.py:Name, "
-        "a TorchScript file, a torch.export .pt2 archive, torchvision:NAME, timm:NAME or "
-        "hf:MODEL_TYPE.",
+        help="A YAML description (model.yaml), an ONNX file (model.onnx), "
+        "package.module:factory, file.py:Name, a TorchScript file, a torch.export .pt2 "
+        "archive, torchvision:NAME, timm:NAME or hf:MODEL_TYPE.",
     ),
     inputs: list[str] = typer.Option(
         [], "--input", "-i", metavar="[NAME=]SHAPE[:DTYPE]",
         help="Input shape with batch, e.g. 1,3,224,224 or 1,128:int64 (repeat for several); "
-        "NAME=... for a keyword input, (A; B) for a tuple, NAME=True / 0.5 / int:3 for a "
-        "Python value. Zoo sources (torchvision:, timm:, hf:) default to their own input.",
+        "NAME=... for a keyword input (an ONNX model's input by name), (A; B) for a tuple, "
+        "NAME=True / 0.5 / int:3 for a Python value. Zoo sources (torchvision:, timm:, hf:) "
+        "default to their own input.",
     ),
     kwargs: str | None = typer.Option(None, "--kwargs", help="JSON arguments for the factory."),
     rewrite: str | None = typer.Option(
@@ -101,7 +104,7 @@ def analyze(
     ),
     reference: str = typer.Option(
         "fvcore", "--reference", metavar="fvcore[,torch]",
-        help="Reference counters to hold ours against.",
+        help="Reference counters to hold ours against (onnx-tool for an ONNX file).",
     ),
     no_reference: bool = typer.Option(False, "--no-reference", help="Skip reference counts."),
     strict: bool = typer.Option(False, "--strict",
@@ -129,6 +132,7 @@ def analyze(
 ) -> None:
     """Analyse a model: every layer's MACs, params and bytes, and both forms of every conv."""
     from convcost.api import Options, run
+    from convcost.frontends.onnx_load import is_onnx, parse_onnx_input
     from convcost.frontends.torch_archive import trust_model_files
     from convcost.frontends.torch_inputs import parse_call
     from convcost.report import analysis as report
@@ -153,12 +157,15 @@ def analyze(
     except ValueError:
         raise InputError(f"{sort!r} is not allowed; use macs, params or bytes",
                          Context(flag="--sort")) from None
+    onnx_specs: list[object] = []
     try:
-        call = parse_call(inputs)
+        call = parse_call([] if is_onnx(source) else inputs)
+        for text in inputs if is_onnx(source) else ():
+            onnx_specs += parse_onnx_input(text)
     except InputError as e:
         raise e.within(flag="--input") from None
     opts = Options(
-        inputs=tuple(call.args),
+        inputs=tuple(onnx_specs) if is_onnx(source) else tuple(call.args),
         input_kwargs=dict(call.kwargs) or None,
         execute=not no_execute,
         dtype=elem,

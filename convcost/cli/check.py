@@ -153,6 +153,7 @@ def _check(target: str, maxima: list[str], increases: list[str], inputs: list[st
     from convcost.budget.spec import inline_budget, is_budget_file, load_budget
     from convcost.cli.analyze import parse_kwargs
     from convcost.core.convention import CONVENTION
+    from convcost.frontends.onnx_load import is_onnx, parse_onnx_input
     from convcost.frontends.torch_source import InputSpec, parse_input_spec
     from convcost.report import budget as report
     from convcost.report import budget_ci as ci
@@ -168,7 +169,7 @@ def _check(target: str, maxima: list[str], increases: list[str], inputs: list[st
         specs: list[InputSpec] = []
         for text in inputs:
             try:
-                specs += parse_input_spec(text)
+                specs += parse_onnx_input(text) if is_onnx(target) else parse_input_spec(text)
             except InputError as e:
                 raise e.within(flag="--input") from None
         budget = inline_budget(target, maxima, increases, inputs=tuple(specs),

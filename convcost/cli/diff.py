@@ -237,6 +237,7 @@ def diff(
     from convcost.api import Options
     from convcost.budget.layer_diff import diff as make_diff
     from convcost.cli.analyze import parse_kwargs
+    from convcost.frontends.onnx_load import is_onnx, parse_onnx_input
     from convcost.frontends.torch_source import parse_input_spec
     from convcost.report import diff as report
 
@@ -250,9 +251,10 @@ def diff(
         raise InputError("two revisions compare one source with itself; give only A",
                          Context(flag="--rev"))
     specs: list[Any] = []
+    onnx_side = is_onnx(a) or is_onnx(b or "")
     for text in inputs:
         try:
-            specs += parse_input_spec(text)
+            specs += parse_onnx_input(text) if onnx_side else parse_input_spec(text)
         except InputError as e:
             raise e.within(flag="--input") from None
     opts = Options(inputs=tuple(specs), kwargs=parse_kwargs(kwargs), reference=())

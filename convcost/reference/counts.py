@@ -10,6 +10,7 @@ from convcost._compat import StrEnum
 class Tool(StrEnum):
     FVCORE = "fvcore"
     TORCH = "torch"
+    ONNX_TOOL = "onnx-tool"
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from convcost.core.analysis import Analysis, Variant
+from convcost.errors import Context
 from convcost.reference.counts import ReferenceCount, Tool
 from convcost.reference.reconcile import Agreement, reconcile
 
@@ -101,6 +102,11 @@ def agreement_for(
 
 def count_module(tool: Tool, module: Any, inputs: Sequence[Any]) -> ReferenceCount:
     """Count a real (CPU) module with fvcore or torch's counter, in eval mode, no grad."""
+    if tool is Tool.ONNX_TOOL:
+        from convcost.errors import InputError
+
+        raise InputError("onnx-tool counts ONNX files only; use fvcore or torch here",
+                         Context(flag="--reference"))
     import torch
 
     from convcost.reference.fvcore_count import fvcore_count
