@@ -222,10 +222,13 @@ def as_call(value: Any, kwargs: Mapping[str, Any] | None = None) -> Call:
     if isinstance(value, str):
         call = parse_call([value])
         return Call(call.args, {**call.kwargs, **kw})
+    flat_ints = isinstance(value, (tuple, list)) and all(
+        isinstance(s, int) and not isinstance(s, bool) for s in value)
     try:
         return Call(as_input_specs(value), kw)
     except InputError:
-        pass
+        if flat_ints:  # a shape out of bounds: say so
+            raise
     if isinstance(value, (tuple, list)):
         return Call(tuple(_api_value(v) for v in value), kw)
     return Call((_api_value(value),), kw)
@@ -242,7 +245,10 @@ def _api_value(value: Any) -> Any:
         return parse_value(value)
     if (isinstance(value, (tuple, list)) and value
             and all(isinstance(s, int) and not isinstance(s, bool) for s in value)):
-        return InputSpec(tuple(int(s) for s in value))
+        from convcost.frontends.torch_source import as_input_specs
+
+        (spec,) = as_input_specs(tuple(int(s) for s in value))  # bounds checked
+        return spec
     if isinstance(value, (tuple, list)):
         items = [_api_value(v) for v in value]
         return tuple(items) if isinstance(value, tuple) else items
