@@ -3,6 +3,8 @@
     python -m tests.zoo_table                 # the whole zoo (heavy: run it with nice)
     python -m tests.zoo_table --fast          # the default CI subset only
     python -m tests.zoo_table --out FILE.md
+    python -m tests.zoo_table --from-logs run1.log run2.log   # rows printed by earlier runs;
+                                                              # a later row replaces an earlier
 
 Each model is analysed in this process, one after the other; the table records what
 tests/test_zoo.py asserts (see tests/zoo_cases.py for the oracles).
@@ -50,7 +52,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--fast", action="store_true")
     parser.add_argument("--out", default=str(ROOT / "docs" / "zoo.md"))
+    parser.add_argument("--from-logs", nargs="+", metavar="LOG",
+                        help="compose the table from rows earlier runs printed (stderr)")
     args = parser.parse_args(argv)
+    if args.from_logs:
+        Path(args.out).write_text(render_rows(args.from_logs), encoding="utf-8")
+        return 0
     tv = [n for n, _ in torchvision_models()]
     if args.fast:
         tv = [n for n in tv if n in TORCHVISION_FAST]
@@ -68,15 +75,51 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def render(results: list[ZooResult]) -> str:
-    import timm
-    import torch
-    import torchvision
+def render_rows(logs: list[str]) -> str:
+    """The table from rows printed by earlier runs, the last row of a model winning."""
+    rows: dict[tuple[str, bool], str] = {}
+    for log in logs:
+        for line in Path(log).read_text(encoding="utf-8").splitlines():
+            cells = [c.strip() for c in line.split("|")]
+            if len(cells) < 11 or not line.startswith("| "):
+                continue
+            rows[(cells[1], cells[2] == "timm")] = line
+    tv = [r for (name, timm), r in rows.items() if not timm]
+    tm = [r for (name, timm), r in rows.items() if timm]
 
+    def ok(r: str) -> bool:
+        return r.split("|")[9].strip() == "✓"
+
+    det = [r for r in tv if r.split("|")[2].strip() == "detection"]
+    rest = [r for r in tv if r not in det]
+    summary = (f"**torchvision: {len(tv)} models analysed; {sum(map(ok, rest))} of {len(rest)} "
+               f"non-detection models exact to the published metadata; {sum(map(ok, det))} of "
+               f"{len(det)} detectors equal to flop_counter on the same run and, scaled to "
+               f"torchvision's head counts, to the published figure. timm: {sum(map(ok, tm))} "
+               f"of {len(tm)} exact.**")
+    ordered = sorted(tv, key=lambda r: r.split("|")[1].strip()) + tm
+    return _document(summary, ordered)
+
+
+def render(results: list[ZooResult]) -> str:
     tv = [r for r in results if r.zoo == "torchvision"]
     tm = [r for r in results if r.zoo == "timm"]
     det = [r for r in tv if r.family == "detection"]
     exact = [r for r in tv if r.ok and r.family != "detection"]
+    summary = (
+        f"**torchvision: {len(tv)} models analysed; {len(exact)} of "
+        f"{len(tv) - len(det)} non-detection models exact to the published metadata; "
+        f"{sum(r.ok for r in det)} of {len(det)} detectors equal to flop_counter on the same "
+        f"run and, scaled to torchvision's head counts, to the published figure. "
+        f"timm: {sum(r.ok for r in tm)} of {len(tm)} exact.**")
+    return _document(summary, [_row(r) for r in results])
+
+
+def _document(summary: str, rows: list[str]) -> str:
+    import timm
+    import torch
+    import torchvision
+
     lines = [
         "# The model zoo",
         "",
@@ -111,16 +154,12 @@ def render(results: list[ZooResult]) -> str:
         "`torch.utils.flop_counter` on the meta device, params against the sum of parameter "
         "sizes.",
         "",
-        f"**torchvision: {len(tv)} models analysed; {len(exact)} of "
-        f"{len(tv) - len(det)} non-detection models exact to the published metadata; "
-        f"{sum(r.ok for r in det)} of {len(det)} detectors equal to flop_counter on the same "
-        f"run and, scaled to torchvision's head counts, to the published figure. "
-        f"timm: {sum(r.ok for r in tm)} of {len(tm)} exact.**",
+        summary,
         "",
         "| model | family | input | GMACs (timm: MACs) | expected | params | expected params "
         "| execution | ok | note |",
         "|---|---|---|--:|--:|--:|--:|---|---|---|",
-        *(_row(r) for r in results),
+        *rows,
         "",
     ]
     return "\n".join(lines)
