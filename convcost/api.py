@@ -26,7 +26,12 @@ from convcost.report.analysis import ModelReport, lines_of
 @dataclass(frozen=True)
 class Options:
     inputs: tuple[Any, ...] = ()
-    """torch inputs as ``InputSpec`` (shape with batch, dtype); YAML carries its own."""
+    """torch inputs as ``InputSpec`` (shape with batch, dtype), tuples of them or plain values;
+    YAML carries its own."""
+    input_kwargs: dict[str, Any] | None = None
+    """torch keyword inputs by name (values as in ``inputs``)."""
+    execute: bool = True
+    """Allow one real run on the cpu when the forward cannot run without data."""
     dtype: DType | None = None
     """Element type of memory traffic; None: the source's own (YAML ``dtype:``, the model's
     parameters), else float32."""
@@ -46,8 +51,8 @@ class Options:
 def analyze(
     model_or_path: Any,
     *,
-    input_shape: Sequence[int] | None = None,
-    input_shapes: Sequence[Sequence[int]] | Mapping[str, Sequence[int]] | None = None,
+    input_shape: Sequence[int] | str | None = None,
+    input_shapes: Sequence[Any] | Mapping[str, Sequence[int]] | None = None,
     dtype: DType | str | None = None,
     batch: int | None = None,
     width_mult: float | None = None,
@@ -57,19 +62,43 @@ def analyze(
     kwargs: dict[str, Any] | None = None,
     depth: int | None = None,
     strict: bool = False,
+    inputs: dict[str, Any] | None = None,
+    execute: bool = True,
 ) -> ModelReport:
     """Analyse a model; returns a report with ``totals``, ``layers``, ``to_dict()``, ``to_json()``.
 
     ``input_shape`` includes the batch dimension for torch models (``(1, 3, 224, 224)``); a YAML
-    description carries its own input shape.
+    description carries its own input shape. ``input_shapes`` lists positional inputs, each a
+    shape, a tuple of shapes (``((1, 1, 20), (1, 1, 20))`` for ``(h0, c0)``) or a plain value;
+    ``inputs`` names keyword inputs (``{"input_ids": "1,128:int64"}``). A zoo source
+    (``torchvision:resnet50``, ``timm:efficientnet_b0``, ``hf:gpt2``) without inputs takes the
+    input its metadata names. ``execute=False`` forbids the one real run on the cpu that a
+    data-dependent forward (detectors, ``.item()``) needs.
     """
-    from convcost.api_checks import checked_options
+    from dataclasses import replace
 
+    from convcost.api_checks import checked_options
+    from convcost.frontends.torch_inputs import as_call
+
+    onnx = is_onnx(model_or_path) or isinstance(input_shapes, Mapping)
     opts = checked_options(
-        input_shape=input_shape, input_shapes=input_shapes, dtype=dtype, batch=batch,
-        width_mult=width_mult, resolution=resolution, rewrite_as=rewrite_as,
-        reference=reference, kwargs=kwargs, depth=depth, strict=strict,
+        input_shape=input_shape if onnx else None, input_shapes=input_shapes if onnx else None,
+        dtype=dtype, batch=batch, width_mult=width_mult, resolution=resolution,
+        rewrite_as=rewrite_as, reference=reference, kwargs=kwargs, depth=depth, strict=strict,
     )
+    if onnx:  # ONNX inputs are shapes, positional or by name
+        return run(model_or_path, opts)
+    if inputs is not None and not isinstance(inputs, dict):
+        raise InputError(f"expected a dict of keyword inputs, got {type(inputs).__name__}",
+                         Context(key="inputs"))
+    try:
+        call = as_call(list(input_shapes), inputs) if input_shapes else as_call(
+            input_shape if input_shape else (), inputs)
+    except (TypeError, ValueError):
+        raise InputError("expected a shape such as (1, 3, 224, 224)",
+                         Context(key="input_shape")) from None
+    opts = replace(opts, inputs=call.args, input_kwargs=dict(call.kwargs) or None,
+                   execute=bool(execute))
     return run(model_or_path, opts)
 
 
@@ -93,7 +122,8 @@ def run(source: Any, opts: Options) -> ModelReport:
     from convcost.pipeline.applicable import Given, refuse_inapplicable
 
     refuse_inapplicable(source, Given(
-        inputs=bool(opts.inputs), kwargs=bool(opts.kwargs), width_mult=opts.width_mult,
+        inputs=bool(opts.inputs or opts.input_kwargs), kwargs=bool(opts.kwargs),
+        width_mult=opts.width_mult,
         resolution=opts.resolution, batch=opts.batch))
     if Tool.ONNX_TOOL in opts.reference and not is_onnx(source):
         raise InputError("onnx-tool counts ONNX files only; use fvcore or torch here",

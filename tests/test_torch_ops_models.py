@@ -300,3 +300,47 @@ def test_no_false_lower_bound() -> None:
     for execution in ("auto", "real"):
         a = analyze_model(M(), (1, 2, 8, 8), execution=execution)
         assert not a.uncounted and not a.lower_bound, (execution, a.uncounted)
+
+
+def test_selection_and_sorting_ops() -> None:
+    class M(nn.Module):
+        def forward(self, x: Tensor) -> Tensor:
+            top = x.topk(3, dim=1).values.sum()
+            order = x.sort(dim=1).values.sum() + x.argsort(dim=0).sum()
+            return top + order + (x > 0).nonzero().sum()
+
+    a = analyze_model(M(), (4, 8), execution="real")
+    assert not a.uncounted and not a.lower_bound
+    rows = {r.name: r.cost.other_ops for r in a.rows}
+    assert rows["topk"] == rows["nonzero"] == 4 * 8  # one op per element read
+    assert rows["sort"] == 4 * 8 * 3  # ceil(log2 8) comparisons per element
+    assert rows["sort_2"] == 4 * 8 * 2  # argsort runs a sort along dim 0: ceil(log2 4)
+
+
+def test_a_detector_counts_like_torch_on_one_real_run() -> None:
+    detection = pytest.importorskip("torchvision.models.detection")
+    torch.manual_seed(0)
+    model = detection.fasterrcnn_mobilenet_v3_large_320_fpn(
+        weights=None, weights_backbone=None).eval()
+
+    class Batch(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.detector = model
+
+        def forward(self, x: Tensor) -> object:
+            return self.detector(list(x))
+
+    a = analyze_model(Batch(), (1, 3, 320, 320), execution="real", name="frcnn")
+    assert not a.uncounted and not a.lower_bound
+    met = a.extra["data_dependent_ops"]
+    assert isinstance(met, list) and {"aten.nonzero", "torchvision.nms"} <= set(met)
+    x = torch.randn((1, 3, 320, 320), generator=torch.Generator().manual_seed(0))
+    assert counter_macs_of(Batch(), x) == a.totals.macs
+    assert a.totals.params == sum(p.numel() for p in model.parameters())
+
+
+def counter_macs_of(model: nn.Module, *xs: Tensor) -> int:
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        model.eval()(*xs)
+    return int(counter.get_total_flops()) // 2

@@ -147,7 +147,7 @@ def test_torchscript_and_export_archives(tmp_path: Path) -> None:
     x = torch.zeros(2, 3, 8, 8)
     expected = 2 * 4 * 64 * 27 + 2 * 4 * 2  # conv + fc
     ts = tmp_path / "small.pt"
-    torch.jit.save(torch.jit.trace(real, x), str(ts))  # type: ignore[no-untyped-call]
+    torch.jit.save(torch.jit.trace(real, x), str(ts))
     assert analyze_model(str(ts), "2,3,8,8").totals.macs == expected
     pt2 = tmp_path / "small.pt2"
     torch.export.save(torch.export.export(real, (x,)), str(pt2))

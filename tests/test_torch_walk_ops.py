@@ -123,3 +123,22 @@ def test_every_matmul_form_is_costed(a: tuple[int, ...], b: tuple[int, ...], mac
     # torch's counter has no formula for a matrix x vector product (aten.mv): it says 0
     assert counter.get_total_flops() in (2 * macs, 0)
     assert counter.get_total_flops() == 2 * macs or len(a) == 1 or len(b) == 1
+
+
+@pytest.mark.parametrize(
+    "source", ["torch.nn:LSTM", "torch.nn:GRU", "torch.nn:RNN"],
+)
+def test_strict_passes_on_fully_costed_recurrent_layers(source: str) -> None:
+    from typer.testing import CliRunner
+
+    from convcost.cli.app import app
+
+    result = CliRunner().invoke(
+        app, ["analyze", source, "--kwargs", '{"input_size": 8, "hidden_size": 16}',
+              "--input", "5,2,8", "--no-reference", "--strict", "-f", "json"],
+        env={"NO_COLOR": "1"})
+    assert result.exit_code == 0, result.stderr
+    import json
+
+    data = json.loads(result.stdout)
+    assert data["lower_bound"] is False and data["totals"]["macs"] > 0

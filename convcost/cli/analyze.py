@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
-from typing import Any
 
 import typer
 
@@ -21,7 +20,11 @@ EXAMPLE = """[b]Examples[/b]
 
   convcost analyze configs/mobilenet_v1.yaml --as standard --no-reference --format json
 
-  convcost analyze torchvision.models:resnet18 --input 1,3,224,224 --depth 2
+  convcost analyze torchvision:resnet18 --depth 2
+
+  convcost analyze timm:efficientnet_b0 --reference fvcore,torch
+
+  convcost analyze hf:gpt2 --kwargs '{"n_layer": 2}' --input input_ids=1,64:int64
 
   convcost analyze model.onnx --input input=1,3,224,224
 
@@ -71,13 +74,15 @@ def analyze(
     source: str = typer.Argument(
         ..., metavar="SOURCE",
         help="A YAML description (model.yaml), an ONNX file (model.onnx), "
-        "package.module:factory, file.py:Name, a TorchScript file or a torch.export .pt2 "
-        "archive.",
+        "package.module:factory, file.py:Name, a TorchScript file, a torch.export .pt2 "
+        "archive, torchvision:NAME, timm:NAME or hf:MODEL_TYPE.",
     ),
     inputs: list[str] = typer.Option(
-        [], "--input", "-i", metavar="SHAPE[:DTYPE]",
+        [], "--input", "-i", metavar="[NAME=]SHAPE[:DTYPE]",
         help="Input shape with batch, e.g. 1,3,224,224 or 1,128:int64 (repeat for several); "
-        "NAME=1,3,224,224 names an ONNX model's input.",
+        "NAME=... for a keyword input (an ONNX model's input by name), (A; B) for a tuple, "
+        "NAME=True / 0.5 / int:3 for a Python value. Zoo sources (torchvision:, timm:, hf:) "
+        "default to their own input.",
     ),
     kwargs: str | None = typer.Option(None, "--kwargs", help="JSON arguments for the factory."),
     rewrite: str | None = typer.Option(
@@ -103,7 +108,13 @@ def analyze(
     ),
     no_reference: bool = typer.Option(False, "--no-reference", help="Skip reference counts."),
     strict: bool = typer.Option(False, "--strict",
-                                help="Exit 3 when an op could not be costed."),
+                                help="Exit 3 when an op could not be costed or a reference "
+                                "could not count the model."),
+    no_execute: bool = typer.Option(
+        False, "--no-execute",
+        help="Never run the model for real: a forward that needs data (detectors, .item()) "
+        "then exits 3 instead of running once on the cpu with random inputs.",
+    ),
     measure: bool = typer.Option(
         False, "--measure", help="Time every conv with an alternative, in both forms, with torch."
     ),
@@ -123,7 +134,7 @@ def analyze(
     from convcost.api import Options, run
     from convcost.frontends.onnx_load import is_onnx, parse_onnx_input
     from convcost.frontends.torch_archive import trust_model_files
-    from convcost.frontends.torch_source import parse_input_spec
+    from convcost.frontends.torch_inputs import parse_call
     from convcost.report import analysis as report
     from convcost.report import analysis_table as tables
 
@@ -148,14 +159,17 @@ def analyze(
     except ValueError:
         raise InputError(f"{sort!r} is not allowed; use macs, params or bytes",
                          Context(flag="--sort")) from None
-    specs: list[Any] = []
-    for text in inputs:
-        try:
-            specs += parse_onnx_input(text) if is_onnx(source) else parse_input_spec(text)
-        except InputError as e:
-            raise e.within(flag="--input") from None
+    onnx_specs: list[object] = []
+    try:
+        call = parse_call([] if is_onnx(source) else inputs)
+        for text in inputs if is_onnx(source) else ():
+            onnx_specs += parse_onnx_input(text)
+    except InputError as e:
+        raise e.within(flag="--input") from None
     opts = Options(
-        inputs=tuple(specs),
+        inputs=tuple(onnx_specs) if is_onnx(source) else tuple(call.args),
+        input_kwargs=dict(call.kwargs) or None,
+        execute=not no_execute,
         dtype=elem,
         batch=batch,
         width_mult=width_mult,

@@ -22,6 +22,10 @@ PYTHON_SUFFIXES = (".py",)
 """A Python file holding a model class or factory (``file.py:Name``)."""
 
 
+ZOO_PREFIXES = ("torchvision:", "timm:", "hf:")
+"""Model-zoo sources: the zoo's metadata names their input."""
+
+
 def split_target(source: str) -> tuple[str, str | None]:
     """``target:name`` -> (target, name); without a name -> (source, None).
 
@@ -50,3 +54,14 @@ def looks_like_path(source: str) -> bool:
     target = split_target(source)[0].lower()
     suffixes = (*YAML_SUFFIXES, *TORCH_FILE_SUFFIXES, *ONNX_SUFFIXES, *PYTHON_SUFFIXES)
     return target.endswith(suffixes) or "/" in target
+
+
+def names_its_input(source: object) -> bool:
+    """A model-zoo source (``torchvision:resnet50``, ``timm:...``, ``hf:...``, or a torchvision
+    factory as ``torchvision.models:resnet50``), whose metadata gives an input when none is."""
+    if not isinstance(source, str):
+        return False
+    text = source.strip()
+    target = split_target(text)[0]
+    return text.startswith(ZOO_PREFIXES) or target == "torchvision.models" or \
+        target.startswith("torchvision.models.")

@@ -13,27 +13,30 @@ from convcost.errors import Context, InputError
 if TYPE_CHECKING:
     from torch import nn
 
-    from convcost.frontends.torch_source import InputSpec
+    from convcost.frontends.torch_inputs import Call
+    from convcost.frontends.torch_run import Run
+    from convcost.frontends.torch_source import InputSpec, Loaded
 
 
 def _compute_dtype(model: nn.Module, specs: Sequence[InputSpec]) -> DType:
     """The dtype memory traffic is counted in: the first floating parameter's, else the first
     floating input's, else float32."""
-    names = [str(p.dtype) for p in model.parameters() if p.dtype.is_floating_point]
-    names += [s.dtype for s in specs]
+    import torch
+
+    names = [str(p.dtype).removeprefix("torch.") for p in model.parameters()
+             if p.dtype.is_floating_point]
+    names += [s.dtype for s in specs if getattr(torch, s.dtype).is_floating_point]
     for name in names:
         try:
-            kind = DType.parse(name)
-        except InputError:
-            continue  # a torch dtype convcost has no word for (float8, complex)
-        if kind.is_floating:
-            return kind
+            return DType(name)
+        except ValueError:
+            continue
     return DType.FLOAT32
 
 
 def analyze_model(
     model_or_source: nn.Module | str,
-    input_shape: str | Sequence[int] | Sequence[Sequence[int]] | Sequence[InputSpec] = (),
+    input_shape: Any = (),
     *,
     dtype: str = "float32",
     kwargs: Mapping[str, Any] | None = None,
@@ -41,43 +44,104 @@ def analyze_model(
     rewrite_as: Variant = Variant.AS_WRITTEN,
     grad: bool = False,
     device: str = "meta",
+    inputs: Mapping[str, Any] | None = None,
+    execute: bool = True,
     execution: str = "auto",
-    bytes_dtype: DType | None = None,
 ) -> Analysis:
     """Analyse a torch model for inputs of ``input_shape``.
 
     ``model_or_source``: an ``nn.Module`` or a source for
     :func:`~convcost.frontends.torch_source.load_model` (``kwargs`` and ``device`` go there).
-    ``input_shape``: ``"1,3,224,224"``, ``"1,128:int64"``, a shape tuple, or several shapes;
-    ``dtype`` is the default element type of inputs that do not name one; ``bytes_dtype`` the
-    element type memory traffic is counted in (default: the model's parameters').
+    ``input_shape``: ``"1,3,224,224"``, ``"1,128:int64"``, a shape tuple, several shapes, or a
+    structure of shapes, tuples and plain values (see :mod:`convcost.frontends.torch_inputs`);
+    ``inputs`` names keyword inputs (``{"attention_mask": (1, 128)}``). Without either, a zoo
+    source (``torchvision:``, ``timm:``, ``hf:``) takes the input its metadata names.
+    ``dtype`` is the default element type of inputs that do not name one. ``execute=False``
+    forbids the real run a data-dependent forward needs; ``execution`` (``meta``, ``fake``,
+    ``real``) runs the forward that way only, with no fallback (``auto``: meta or fake, then one
+    real run if the forward needs data).
     ``analysis.extra`` holds ``params_unique`` (every unique parameter, read from the model),
-    ``params_uncovered`` (parameters no costed record used), ``ignored_ops``, ``source``,
-    ``execution`` (how the forward ran: meta, fake or real) and ``data_dependent_ops``.
+    ``params_uncovered`` (parameters no costed record used), ``ignored_ops``, ``execution``,
+    ``build`` and ``source``.
     """
     from torch import nn
 
-    from convcost.frontends.torch import walk
-    from convcost.frontends.torch_source import as_input_specs, load_model
+    from convcost.frontends.torch_build import Built
+    from convcost.frontends.torch_source import Loaded, load_source
 
     if isinstance(model_or_source, str):
-        model = load_model(model_or_source, kwargs=kwargs, device=device)
+        loaded = load_source(model_or_source, kwargs=kwargs, device=device)
         label = name or model_or_source
     elif isinstance(model_or_source, nn.Module):
         if kwargs:
             raise InputError("kwargs apply only when the model is given as a source string")
-        model = model_or_source
-        label = name or type(model).__name__
+        loaded = Loaded(model_or_source, Built(model_or_source, "instance"))
+        label = name or type(model_or_source).__name__
     else:
         raise InputError(f"expected an nn.Module or a source string, got "
                          f"{type(model_or_source).__name__}")
-    specs = as_input_specs(input_shape, dtype=dtype)
-    result = walk(model, specs, grad=grad, execution=execution)
+    call, _ = _call_for(loaded, input_shape, inputs, dtype)
+    source = model_or_source if isinstance(model_or_source, str) else None
+    analysis, _ = _analyse(loaded, call, label, source, kwargs, rewrite_as, grad, execute,
+                           execution)
+    return analysis
+
+
+def _call_for(
+    loaded: Loaded, given: Any, keywords: Mapping[str, Any] | None, dtype: str
+) -> tuple[Call, str]:
+    """The call to run, and a note saying where a default input came from ('' if given)."""
+    from convcost.frontends.torch_inputs import Call, as_call
+    from convcost.frontends.torch_source import InputSpec, parse_dtype
+
+    default = parse_dtype(dtype)
+    if isinstance(given, str):
+        from convcost.frontends.torch_inputs import parse_call
+
+        call = parse_call([given], dtype=default)
+        call = Call(call.args, {**call.kwargs, **as_call((), keywords).kwargs})
+    else:
+        call = as_call(given, keywords)
+        if default != "float32":
+            call = Call(tuple(_retype(a, default) for a in call.args),
+                        {k: _retype(v, default) for k, v in call.kwargs.items()})
+    if not call.empty:
+        return call, ""
+    zoo = loaded.zoo
+    if zoo is None or (not zoo.inputs and not zoo.kw_inputs):
+        raise InputError("a torch model needs an input shape, e.g. --input 1,3,224,224",
+                         Context(flag="--input"))
+    call = Call(tuple(zoo.inputs), dict(zoo.kw_inputs))
+    if default != "float32":
+        call = Call(tuple(InputSpec(s.shape, default) if s.dtype == "float32" else s
+                          for s in zoo.inputs), dict(zoo.kw_inputs))
+    return call, f"input {call.describe()}: {zoo.input_note}"
+
+
+def _retype(value: Any, dtype: str) -> Any:
+    from convcost.frontends.torch_source import InputSpec
+
+    if isinstance(value, InputSpec) and value.dtype == "float32":
+        return InputSpec(value.shape, dtype)
+    return value
+
+
+def _analyse(
+    loaded: Loaded, call: Call, label: str, source: str | None, kwargs: Mapping[str, Any] | None,
+    rewrite_as: Variant, grad: bool, execute: bool, execution: str = "auto",
+    bytes_dtype: DType | None = None,
+) -> tuple[Analysis, Run]:
+    from convcost.frontends.torch_run import run_forward
+
+    run = run_forward(loaded, call, source=source, kwargs=kwargs, grad=grad, execute=execute,
+                      execution=execution)
+    result = run.walk
+    specs = call.leaves()
     analysis = analyze_records(
         result.records,
         name=label,
         input_shapes=result.input_shapes,
-        dtype=bytes_dtype or _compute_dtype(model, specs),
+        dtype=bytes_dtype or _compute_dtype(run.model, specs),
         rewrite_as=rewrite_as,
         uncounted=result.uncounted,
         buffers_total=result.buffers,
@@ -89,97 +153,63 @@ def analyze_model(
         "params_uncovered": list(result.params_uncovered),
         "ignored_ops": dict(result.ignored),
         "input_dtypes": [s.dtype for s in specs],
-        "execution": result.execution,
-        "data_dependent_ops": list(result.data_dependent),
+        "inputs": call.describe(),
+        "build": loaded.built.build,
+        "execution": run.execution,
+        "data_dependent_ops": list(run.data_dependent),
     }
-    return replace(analysis, extra=extra)
+    if loaded.built.reason:
+        extra["build_reason"] = loaded.built.reason
+    if loaded.zoo is not None and loaded.zoo.published:
+        extra["published"] = dict(loaded.zoo.published)
+    analysis = replace(analysis, extra=extra)
+    if run.heads:
+        from convcost.frontends.torch_heads import head_costs, unreached_heads
 
-
+        heads = head_costs(analysis)
+        heads.update(unreached_heads(run.model, heads))
+        if heads:
+            analysis = replace(analysis, extra={**extra, "heads": heads})
+    return analysis, run
 
 
 def analyze_torch(source: Any, opts: Any) -> tuple[Analysis, dict[str, Any], list[str]]:
     """Adapter for ``convcost.api``: (analysis, reference agreements by tool, notes).
 
-    ``opts`` is ``convcost.api.Options`` (read by attribute: inputs, dtype, rewrite_as,
-    reference, kwargs, depth). References (fvcore, torch's FlopCounterMode) need real weights:
-    a meta model given as a source string is built again on the cpu for them when its weights
-    fit in ``convcost.reference.model.MAX_REFERENCE_WEIGHT_BYTES``; otherwise they are skipped
-    with a note.
+    ``opts`` is ``convcost.api.Options`` (read by attribute: inputs, input_kwargs, dtype,
+    rewrite_as, reference, kwargs, depth, strict, execute). References (fvcore, torch's
+    FlopCounterMode) need real weights: a meta model given as a source string is built again on
+    the cpu for them when its weights fit in memory; otherwise they are skipped with a note. A
+    reference that cannot count the model is a note too (an error only under ``strict``).
     """
     from torch import nn
 
-    from convcost.frontends.torch_source import load_model
-    from convcost.reference.model import skip_reason
+    from convcost.frontends.torch_build import Built, describe_build
+    from convcost.frontends.torch_source import Loaded, load_source
+    from convcost.reference.torch_model import reference_counts
 
-    model = source if isinstance(source, nn.Module) else load_model(
-        str(source), kwargs=opts.kwargs
+    if isinstance(source, nn.Module):
+        loaded = Loaded(source, Built(source, "instance"))
+    else:
+        loaded = load_source(str(source), kwargs=opts.kwargs)
+    call, input_note = _call_for(loaded, tuple(opts.inputs),
+                                 getattr(opts, "input_kwargs", None),
+                                 str(opts.dtype or DType.FLOAT32))
+    notes: list[str] = [input_note] if input_note else []
+    build_note = describe_build(loaded.built)
+    if build_note:
+        notes.append(build_note)
+    analysis, run = _analyse(
+        loaded, call, source if isinstance(source, str) else type(source).__name__,
+        source if isinstance(source, str) else None, opts.kwargs, Variant(opts.rewrite_as),
+        False, bool(getattr(opts, "execute", True)), bytes_dtype=opts.dtype,
     )
-    if not opts.inputs:
-        raise InputError("a torch model needs an input shape, e.g. --input 1,3,224,224",
-                         Context(flag="--input"))
-    analysis = analyze_model(
-        model, list(opts.inputs), rewrite_as=Variant(opts.rewrite_as), bytes_dtype=opts.dtype,
-        name=source if isinstance(source, str) else None,
-    )
-    notes: list[str] = []
+    notes += run.notes
+    if "heads" in analysis.extra:
+        from convcost.frontends.torch_heads import describe_heads
+
+        notes.append(describe_heads(analysis.extra["heads"]))  # type: ignore[arg-type]
     reference: dict[str, Any] = {}
-    if not opts.reference:
-        return analysis, reference, notes
-    rewritten = skip_reason(analysis.rewritten_as, 0)
-    if rewritten:
-        notes.append(rewritten)
-        return analysis, reference, notes
-    real = _real_model(source, model, opts, analysis, notes)
-    if real is not None:
-        reference = _references(real, opts, analysis, notes)
+    if opts.reference:
+        reference = reference_counts(source, loaded, run, call, opts, analysis, notes)
     return analysis, reference, notes
-
-
-def _real_model(
-    source: Any, model: nn.Module, opts: Any, analysis: Analysis, notes: list[str]
-) -> nn.Module | None:
-    from convcost.frontends.torch import is_meta
-    from convcost.frontends.torch_source import load_model
-    from convcost.reference.model import estimate_bytes, memory_reason, skip_reason
-
-    memory = memory_reason(estimate_bytes(analysis))
-    if memory:
-        notes.append(memory)
-        return None
-    if not is_meta(model) or not any(True for _ in model.parameters()):
-        return model
-    params = int(analysis.extra.get("params_unique", 0) or 0)  # type: ignore[call-overload]
-    if not isinstance(source, str):
-        notes.append("reference skipped: the model is on the meta device (it has no weights)")
-        return None
-    too_large = skip_reason(Variant.AS_WRITTEN, params)
-    if too_large:
-        notes.append(too_large)
-        return None
-    return load_model(source, kwargs=opts.kwargs, device="cpu")
-
-
-def _references(
-    model: nn.Module, opts: Any, analysis: Analysis, notes: list[str]
-) -> dict[str, Any]:
-    import torch
-
-    from convcost.errors import AnalysisError, ConvcostError, first_line
-    from convcost.frontends.torch import eval_mode, model_device
-    from convcost.reference.model import agreement_for, count_module
-    from convcost.report.analysis import lines_of
-
-    device = model_device(model) or torch.device("cpu")
-    inputs = [torch.zeros(s.shape, dtype=s.torch_dtype(), device=device) for s in opts.inputs]
-    names = [(line.name, line.cost.macs) for line in lines_of(analysis, opts.depth)]
-    out: dict[str, Any] = {}
-    for tool in opts.reference:
-        try:
-            with eval_mode(model), torch.no_grad():
-                count = count_module(tool, model, inputs)
-        except ConvcostError:
-            raise
-        except Exception as err:
-            raise AnalysisError(f"the {tool} reference failed: {first_line(err)}") from err
-        out[str(tool)] = agreement_for(tool, count, analysis, names)
-    return out

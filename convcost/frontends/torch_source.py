@@ -10,9 +10,13 @@ Sources (see :func:`load_model`):
   cannot be loaded onto the meta device). Plain ``torch.save`` pickles are refused: unpickling
   runs arbitrary code.
 * ``model.pt2`` — a ``torch.export`` archive; its ``ExportedProgram.module()`` is analysed.
+* ``torchvision:NAME``, ``timm:NAME``, ``hf:MODEL_TYPE`` — model zoos, built with random weights
+  and knowing their own input (see :mod:`convcost.frontends.torch_zoo`).
 
 Factories are called under ``with torch.device(device)`` (``meta`` by default) so that building a
-model takes no weight memory. Errors: a source that does not exist or does not give a module is
+model takes no weight memory; a constructor that needs real tensors falls back as
+:mod:`convcost.frontends.torch_build` describes, and :func:`load_source` says how it was
+built. Errors: a source that does not exist or does not give a module is
 :class:`~convcost.errors.InputError` (exit 2); a factory or import that raises is
 :class:`~convcost.errors.AnalysisError` (exit 3) carrying the first line of its message.
 """
@@ -47,10 +51,12 @@ from convcost.frontends.source_kind import (
     split_target,
 )
 from convcost.frontends.torch_archive import load_export, load_torchscript
+from convcost.frontends.torch_build import Built
 
 if TYPE_CHECKING:
     import torch
 
+    from convcost.frontends.torch_zoo import ZooInfo
 
 
 
@@ -252,18 +258,19 @@ def _lookup(module: ModuleType, dotted: str, where: str) -> Any:
     return obj
 
 
-def _build(obj: Any, what: str, kwargs: Mapping[str, Any], device: str) -> torch.nn.Module:
+def _build(obj: Any, what: str, kwargs: Mapping[str, Any], device: str) -> Built:
     import torch
+
+    from convcost.frontends.torch_build import build
 
     if isinstance(obj, torch.nn.Module):
         if kwargs:
             raise InputError(f"{what} is a module instance; it takes no kwargs")
-        return obj
+        return Built(obj, "instance")
     if not callable(obj):
         raise InputError(f"{what} is a {type(obj).__name__}, not a factory or nn.Module class")
     try:
-        with torch.device(device):
-            model = obj(**kwargs)
+        built = build(lambda: obj(**kwargs), what, device)
     except ConvcostError:
         raise
     except TypeError as err:
@@ -271,15 +278,33 @@ def _build(obj: Any, what: str, kwargs: Mapping[str, Any], device: str) -> torch
     except BaseException as err:  # SystemExit, KeyboardInterrupt, GeneratorExit too
         reraise_user_interrupt(err)
         raise AnalysisError(f"{what} raised {first_line(err)}") from err
-    if not isinstance(model, torch.nn.Module):
-        raise InputError(f"{what} returned a {type(model).__name__}, not a torch.nn.Module")
-    return model
+    if not isinstance(built.model, torch.nn.Module):
+        raise InputError(
+            f"{what} returned a {type(built.model).__name__}, not a torch.nn.Module")
+    return built
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A model and what its source says about it."""
+
+    model: torch.nn.Module
+    built: Built
+    zoo: ZooInfo | None = None
+    """Default inputs and published cost, for zoo sources (and ``torchvision.models:NAME``)."""
 
 
 def load_model(
     source: str, *, kwargs: Mapping[str, Any] | None = None, device: str = "meta"
 ) -> torch.nn.Module:
     """Load or build the model named by ``source`` (see the module docstring for the forms)."""
+    return load_source(source, kwargs=kwargs, device=device).model
+
+
+def load_source(
+    source: str, *, kwargs: Mapping[str, Any] | None = None, device: str = "meta"
+) -> Loaded:
+    """:func:`load_model`, also saying how the model was built and what input it wants."""
     try:
         return _load_model(source, dict(kwargs or {}), device)
     except ConvcostError:
@@ -288,8 +313,10 @@ def load_model(
         raise AnalysisError(f"loading {source!r} failed: {first_line(err)}") from err
 
 
-def _load_model(source: str, kwargs: dict[str, Any], device: str) -> torch.nn.Module:
+def _load_model(source: str, kwargs: dict[str, Any], device: str) -> Loaded:
     import torch
+
+    from convcost.frontends import torch_zoo
 
     try:
         torch.device(device)
@@ -298,6 +325,9 @@ def _load_model(source: str, kwargs: dict[str, Any], device: str) -> torch.nn.Mo
     source = source.strip()
     if not source:
         raise InputError("no model source given; write package.module:factory or file.py:Name")
+    if torch_zoo.is_zoo(source):
+        built, info = torch_zoo.load_zoo(source, kwargs, device)
+        return Loaded(built.model, built, info)
     target, name = split_target(source)
     path = Path(target)
     if name is None:
@@ -311,9 +341,11 @@ def _load_model(source: str, kwargs: dict[str, Any], device: str) -> torch.nn.Mo
             if kwargs:
                 raise InputError("kwargs apply only to a factory (module:factory)")
             if suffix in EXPORT_SUFFIXES:
-                return load_export(path)
+                net = load_export(path)
+                return Loaded(net, Built(net, "cpu"))
             if suffix in TORCHSCRIPT_SUFFIXES:
-                return load_torchscript(path)
+                net = load_torchscript(path)
+                return Loaded(net, Built(net, "cpu"))
             raise InputError(f"{target}: name the model inside it as {target}:Name",
                              Context(file=target))
         raise InputError(
@@ -329,5 +361,10 @@ def _load_model(source: str, kwargs: dict[str, Any], device: str) -> torch.nn.Mo
     else:
         module = _import_module(target)
         where = f"module {target!r}"
+    zoo_name = torch_zoo.torchvision_name(target, name)
+    if zoo_name is not None:
+        built, info = torch_zoo.load_zoo(f"torchvision:{zoo_name}", kwargs, device)
+        return Loaded(built.model, built, info)
     obj = _lookup(module, name, where)
-    return _build(obj, f"{source}", kwargs, device)
+    built = _build(obj, f"{source}", kwargs, device)
+    return Loaded(built.model, built)

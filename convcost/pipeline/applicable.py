@@ -12,7 +12,13 @@ from pathlib import Path
 
 from convcost._compat import StrEnum
 from convcost.errors import Context, InputError
-from convcost.frontends.source_kind import is_onnx, is_yaml, looks_like_path, split_target
+from convcost.frontends.source_kind import (
+    is_onnx,
+    is_yaml,
+    looks_like_path,
+    names_its_input,
+    split_target,
+)
 
 
 class SourceKind(StrEnum):
@@ -52,10 +58,11 @@ def refuse_inapplicable(source: object, given: Given, *, needs_input: bool = Tru
     """Raise :class:`InputError` for the first option that does not apply to ``source``.
 
     ``needs_input``: a torch source that cannot name its own input (every source but a model
-    zoo entry whose metadata names one) must be given ``--input``; it is refused here, before
+    zoo entry, whose metadata names one) must be given ``--input``; it is refused here, before
     the model is built.
     """
     kind = kind_of(source)
+    needs_input = needs_input and not names_its_input(source)
     if kind is SourceKind.YAML:
         if given.inputs:
             raise InputError("a YAML description carries its own input shape (its 'input:' "

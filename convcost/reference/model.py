@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,15 +78,25 @@ class ModelAgreement:
 
 
 def agreement_for(
-    tool: Tool, count: ReferenceCount, analysis: Analysis, names_macs: Sequence[tuple[str, int]]
+    tool: Tool, count: ReferenceCount, analysis: Analysis, names_macs: Sequence[tuple[str, int]],
+    known_skips: Mapping[str, Mapping[str, int]] | None = None,
 ) -> ModelAgreement:
+    """``known_skips``: row name ('' for the total) -> what the tool is known not to count
+    there (see :func:`~convcost.reference.reconcile.reconcile`)."""
+    skips = known_skips or {}
+    # a module called more than once has rows name, name#2, ...; a reference has one entry
+    repeated: dict[str, int] = {}
+    for name, macs in names_macs:
+        base = name.split("#", 1)[0]
+        repeated[base] = repeated.get(base, 0) + macs
+    names_macs = [(name, repeated[name]) for name, _ in names_macs if "#" not in name]
     layers = {
-        name: reconcile(str(tool), macs, count.by_module[name])
+        name: reconcile(str(tool), macs, count.by_module[name], known_skips=skips.get(name))
         for name, macs in names_macs
         if name in count.by_module
     }
     total = reconcile(str(tool), analysis.totals.macs, count.by_operator,
-                      unsupported=count.unsupported)
+                      unsupported=count.unsupported, known_skips=skips.get(""))
     return ModelAgreement(tool, count, total, layers)
 
 

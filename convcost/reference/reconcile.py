@@ -49,7 +49,10 @@ def reconcile(
     theirs_by_operator: Mapping[str, int],
     *,
     unsupported: Mapping[str, int] | None = None,
+    known_skips: Mapping[str, int] | None = None,
 ) -> Agreement:
+    """``known_skips``: what convcost counts that the tool is known not to (name -> MACs, e.g.
+    ``{"attention": n}``); a difference they explain exactly is explained, not a disagreement."""
     theirs = sum(theirs_by_operator.values())
     skipped = ""
     if unsupported:
@@ -59,6 +62,15 @@ def reconcile(
         return Agreement(tool, ours_macs, theirs, Status.AGREE, skipped.removeprefix("; "))
     macs_part = sum(n for op, n in theirs_by_operator.items() if op in MAC_OPERATORS)
     extras = {op: n for op, n in theirs_by_operator.items() if op not in MAC_OPERATORS and n}
+    skips = {name: n for name, n in (known_skips or {}).items() if n}
+    if skips and macs_part + sum(skips.values()) == ours_macs:
+        listed = ", ".join(f"{name} ({n:,} MACs)" for name, n in sorted(skips.items()))
+        also = ("; it also counts " + ", ".join(f"{op} (+{n:,})" for op, n in
+                                              sorted(extras.items()))) if extras else ""
+        return Agreement(
+            tool, ours_macs, theirs, Status.EXPLAINED,
+            f"MACs agree but for {listed}, which {tool} does not count{also}{skipped}",
+        )
     if macs_part == ours_macs and extras:
         listed = ", ".join(f"{op} (+{n:,})" for op, n in sorted(extras.items()))
         return Agreement(

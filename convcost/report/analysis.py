@@ -234,6 +234,9 @@ def to_dict(report: ModelReport) -> dict[str, Any]:
             }
             for tool, ag in report.reference.items()
         }
+    for key in ("inputs", "build", "execution", "data_dependent_ops", "heads", "published"):
+        if key in a.extra:  # torch models: how the count was made
+            data[key] = a.extra[key]
     if report.notes:
         data["notes"] = list(report.notes)
     return data

@@ -207,10 +207,12 @@ def summary_lines(report: ModelReport) -> list[Text]:
     t = a.totals
     lb = "≥ " if a.lower_bound else ""
     shapes = ", ".join(n.shape(s) for s in a.input_shapes)
+    ran = a.extra.get("execution")
     lines = [
         Text(f"{a.name}: input {shapes}, {a.dtype}"
              + (f", rewritten as {a.rewritten_as}" if a.rewritten_as is not Variant.AS_WRITTEN
-                else ""), style="bold"),
+                else "")
+             + (" · counted from one real run" if ran == "real" else ""), style="bold"),
         Text(
             f"{lb}{n.human(t.macs)} MACs ({lb}{t.macs:,}) · {lb}{n.human(t.flops)}FLOPs · "
             f"{n.human(t.params)} params ({t.params:,}) · {n.human(t.weights)} weights · "

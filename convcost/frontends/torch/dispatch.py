@@ -18,6 +18,7 @@ from convcost.frontends.torch.args import bind, flat
 from convcost.frontends.torch.classify import Verdict, classify
 from convcost.frontends.torch.registry import Unsupported
 from convcost.frontends.torch.state import ROOT, WalkState
+from convcost.frontends.torch.tables import PRODUCTS
 
 DEBUG_ENV = "CONVCOST_DEBUG"
 
@@ -35,9 +36,16 @@ def on_op(state: WalkState, func: Any, args: tuple[Any, ...], kwargs: Mapping[st
           out: Any) -> None:
     """Record one op that has run: costed, ignored or uncounted."""
     c = classify(func._overloadpacket)
+    tensors = [a for a in flat(args, kwargs) if isinstance(a, state.torch.Tensor)]
     if c.passes_param and args and isinstance(args[0], state.torch.Tensor):
         state.track(c.reshape, args[0], out)
+    prepared = not c.passes_param and state.prepare(tensors, out)
     if state.covering:
+        return
+    if prepared and c.verdict is not Verdict.IGNORED and c.name not in PRODUCTS:
+        # element-wise work on parameters alone (a pruning mask, weight norm, weight
+        # standardisation): the weight it makes is counted where it is used
+        state.ignore(f"{c.name} (weight preparation)")
         return
     if c.verdict is Verdict.IGNORED:
         state.ignore(c.name)
@@ -45,7 +53,6 @@ def on_op(state: WalkState, func: Any, args: tuple[Any, ...], kwargs: Mapping[st
     if c.handler is None:
         state.uncount(c.name)
         return
-    tensors = [a for a in flat(args, kwargs) if isinstance(a, state.torch.Tensor)]
     if any(t.numel() == 0 for t in tensors):
         state.ignore(c.name)  # an empty tensor: nothing to compute
         return
@@ -79,7 +86,14 @@ def counting_mode(state: WalkState) -> Any:
             self, func: Any, types: Any, args: tuple[Any, ...] = (),
             kwargs: Mapping[str, Any] | None = None,
         ) -> Any:
-            kwargs = kwargs or {}
+            try:
+                return self.count(func, args, kwargs or {})
+            except BaseException as err:
+                if not isinstance(err, Exception):  # Ctrl-C: it must reach the user as it is,
+                    state.interrupt = err  # even if torch turns it into another error
+                raise
+
+        def count(self, func: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> Any:
             if not isinstance(func, torch._ops.OpOverload):
                 out = func(*args, **kwargs)
                 state.uncount(str(func))

@@ -21,6 +21,12 @@ from convcost.frontends.torch.execution import (
     tensors_restored,
 )
 from convcost.frontends.torch.modules import pre_hook
+from convcost.frontends.torch.scopes import (
+    has_module_stacks,
+    run_scoped,
+    run_script_scoped,
+    script_graph,
+)
 from convcost.frontends.torch.state import WalkState, shape_of
 
 if TYPE_CHECKING:
@@ -193,7 +199,7 @@ def walk(
         swapped = substitutes(model, mode, fake_mode)
         if swapped is None and mode is not Execution.META:
             stack.enter_context(tensors_restored(model))
-        state = WalkState(model, swapped[0] if swapped else None)
+        state = WalkState(model, *(swapped or (None, None)))
         if fake_mode is not None:
             stack.enter_context(fake_mode)
         try:
@@ -204,15 +210,23 @@ def walk(
         stack.enter_context(torch.set_grad_enabled(grad))
         stack.enter_context(_module_hooks(state))
         stack.enter_context(counting_mode(state))
+        if swapped is not None:
+            from torch.nn.utils.stateless import _reparametrize_module
+
+            stack.enter_context(_reparametrize_module(model, {**swapped[0], **swapped[1]}))
         try:
-            if swapped is None:
-                model(*args)
+            script = script_graph(model)
+            if script is not None:
+                run_script_scoped(state, model, script, args)
+            elif has_module_stacks(model):
+                run_scoped(state, model, args)
             else:
-                torch.func.functional_call(model, {**swapped[0], **swapped[1]}, tuple(args),
-                                           tie_weights=False, strict=False)
+                model(*args)
         except ConvcostError:
             raise
         except Exception as err:
+            if state.interrupt is not None:
+                raise state.interrupt from None
             if state.bug is not None:
                 raise
             raise _forward_failed(state, mode, shapes, err) from err

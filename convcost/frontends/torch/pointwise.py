@@ -166,3 +166,29 @@ def _scan(w: WalkState, name: str, a: dict[str, Any], out: Any) -> None:
     """A running sum, product, max or min along one dimension: one op per element."""
     base = name.removeprefix("aten.")
     w.emit(Elementwise(base), [shape_of(a["self"])], base)
+
+
+@handles("aten.nonzero", "aten.argwhere", "aten.nonzero_static", "aten.topk",
+         "aten.kthvalue", "aten.median", "aten.nanmedian", "aten.mode")
+def _select(w: WalkState, name: str, a: dict[str, Any], out: Any) -> None:
+    """Finding positions or order statistics (nonzero, top-k, median): one op per element
+    read, like a reduction."""
+    base = name.removeprefix("aten.")
+    x = a["self"]
+    dim = a.get("dim")
+    dims = () if dim is None or base in ("nonzero", "argwhere", "nonzero_static") else \
+        (int(dim),)
+    w.emit(Reduce(base, dims, keepdim=bool(dims)), [shape_of(x)], base)
+
+
+@handles("aten.sort", "aten.argsort", "aten.msort")
+def _sort(w: WalkState, name: str, a: dict[str, Any], out: Any) -> None:
+    """A sort along one dimension: ceil(log2(n)) comparisons per element."""
+    import math
+
+    base = name.removeprefix("aten.")
+    x = a["self"]
+    shape = shape_of(x)
+    dim = int(a.get("dim", -1) if a.get("dim") is not None else -1)
+    n = shape[dim] if shape else 1
+    w.emit(Elementwise(base, max(1, math.ceil(math.log2(max(n, 2))))), [shape], base)

@@ -51,9 +51,10 @@ def shape_of(t: Any) -> Shape:
 class WalkState:
     """State of one walk: the module stack, the records, what was seen."""
 
-    def __init__(self, model: nn.Module, params: Mapping[str, Any] | None = None) -> None:
-        """``params``: the tensors the forward will use in place of the model's parameters
-        (by fully qualified name), when it runs on substitutes."""
+    def __init__(self, model: nn.Module, params: Mapping[str, Any] | None = None,
+                 buffers: Mapping[str, Any] | None = None) -> None:
+        """``params``, ``buffers``: the tensors the forward will use in place of the model's
+        own (by fully qualified name), when it runs on substitutes."""
         import torch
         from torch.utils.weak import WeakIdKeyDictionary
 
@@ -66,7 +67,12 @@ class WalkState:
         named = params.items() if params is not None else model.named_parameters()
         for name, p in named:
             self.param_names.setdefault(id(p), name)
+        named_buffers = buffers.values() if buffers is not None else model.buffers()
+        self.buffer_ids: set[int] = {id(b) for b in named_buffers}
         self.derived: Any = WeakIdKeyDictionary()  # tensor -> parameter it is a view/copy of
+        # tensor computed from parameters and buffers alone (a pruned, normalised or
+        # standardised weight) -> the parameter it stands for, or None (a fixed filter)
+        self.prepared: Any = WeakIdKeyDictionary()
         self.origin: Any = WeakIdKeyDictionary()  # reshaped tensor -> shape before the reshape
         self.counted: set[tuple[int, int, int]] = set()
         self.used_params: set[int] = set()
@@ -78,6 +84,7 @@ class WalkState:
         self.linear_out: Any = WeakIdKeyDictionary()  # output of a bias-free Linear -> record
         self.bug: BaseException | None = None  # a handler's own error, raised under debug
         self.data_dependent: dict[str, None] = {}  # data-dependent ops met, in order
+        self.interrupt: BaseException | None = None  # a Ctrl-C met inside the dispatch mode
 
     @property
     def where(self) -> str:
@@ -97,7 +104,9 @@ class WalkState:
         fqn = self.names.get(id(module))
         if fqn is None:
             fqn = ".".join(p for p in (top.fqn, type(module).__name__) if p)
-        leaf = next(iter(module.children()), None) is None
+        # a parametrized layer (weight_norm, spectral_norm, ...) holds its parametrizations as
+        # children: it is still a leaf layer
+        leaf = all(name == "parametrizations" for name, _ in module.named_children())
         frame = Frame(module, fqn, leaf, consumed=top.consumed)
         self.stack.append(frame)
         return frame
@@ -128,7 +137,27 @@ class WalkState:
             return None
         if id(t) in self.param_names:
             return t
-        return self.derived.get(t)
+        found = self.derived.get(t)
+        return found if found is not None else self.prepared.get(t)
+
+    def weightish(self, t: Any) -> bool:
+        """A parameter, a buffer, or a tensor computed from them alone."""
+        return id(t) in self.param_names or id(t) in self.buffer_ids or t in self.derived \
+            or t in self.prepared
+
+    def prepare(self, inputs: Sequence[Any], out: Any) -> bool:
+        """An op on parameters and buffers alone (no activation): weight preparation, as
+        pruning masks, weight norm, spectral norm and weight standardisation run it. Its
+        outputs stand for the parameter of the same size among its inputs. True if it was."""
+        if not inputs or not all(self.weightish(t) for t in inputs):
+            return False
+        params = [p for p in (self.param_of(t) for t in inputs) if p is not None]
+        outs = out if isinstance(out, (list, tuple)) else (out,)
+        for o in outs:
+            if isinstance(o, self.torch.Tensor):
+                same = [p for p in params if p.numel() == o.numel()]
+                self.prepared[o] = same[0] if same else None
+        return True
 
     def emit(
         self,
@@ -147,6 +176,10 @@ class WalkState:
         fixed: tuple[str, ...] | None = None
         tied = False
         param = self.param_of(weight)
+        if param is not None and weight in self.prepared and weight not in self.derived:
+            name_by_param = False  # a weight computed from the parameter: named by its user
+        if weight is not None and param is None:
+            tied = True  # a buffer or a constant used as weights: not a parameter
         if param is not None:
             offset = weight.storage_offset() - param.storage_offset()
             size = weight.numel()
@@ -173,6 +206,9 @@ class WalkState:
                 bias_keys.append((id(p), t.storage_offset() - p.storage_offset(), t.numel()))
         # a tied weight may come with a bias of its own (BERT's decoder): judge it apart
         bias_tied = all(k in self.counted for k in bias_keys) if bias_keys else tied
+        if not bias_keys and any(isinstance(t, self.torch.Tensor) for t in extra_params):
+            bias_tied = True  # a bias made of buffers or computed (EVA's q/zero/v bias):
+            # its parameters, if any, are counted as themselves
         self.counted.update(bias_keys)
         pending = Pending(op, tuple(tuple(s) for s in inputs), label, fixed, tied, bias_tied)
         if fixed is not None:
@@ -201,6 +237,8 @@ class WalkState:
                 continue
             if param is not None:
                 self.derived[o] = param
+            elif self.weightish(source):
+                self.prepared[o] = None  # a view or copy of a buffer
             if reshape and o is not source:
                 self.origin[o] = self.origin.get(source, shape_of(source))
                 if source in self.linear_out:

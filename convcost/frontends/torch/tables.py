@@ -184,3 +184,15 @@ DATA_DEPENDENT = frozenset(
 )
 """Ops whose output shape or value the forward reads as data (``nonzero``, ``nms``,
 ``.item()``): neither the meta device nor fake tensors can run them, one real run can."""
+
+PRODUCTS = frozenset(
+    {
+        *CONVS, *SDPA, "aten.mm", "aten.addmm", "aten.bmm", "aten.baddbmm", "aten.addbmm",
+        "aten.mv", "aten.addmv", "aten.dot", "aten.vdot", "aten.linear", "aten.addr",
+        "aten.mkldnn_rnn_layer", "aten._flash_attention_forward",
+        "aten._efficient_attention_forward", "aten._native_multi_head_attention",
+        "aten._transformer_encoder_layer_fwd",
+    }
+)
+"""Ops that carry multiply-adds: costed even when they run on parameters alone (a relative
+position MLP on a fixed table), never taken for weight preparation."""
