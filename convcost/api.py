@@ -2,50 +2,24 @@
 
 One entry for every source: a YAML description (``.yaml``/``.yml``), an ONNX file (``.onnx``),
 a torch source (``package.module:factory``, ``file.py:Name``, TorchScript, ``.pt2``) or an
-``nn.Module``.
-The source's form decides the front-end; the core and the report are the same for all.
+``nn.Module``. The arguments are checked here; :mod:`convcost.pipeline.run` does the rest.
 """
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from convcost.core.analysis import Analysis, Variant
+from convcost.core.analysis import Variant
 from convcost.core.dtypes import DType
 from convcost.core.sweep import SweepPoint
-from convcost.errors import Context, InputError, UncountedOpsError
-from convcost.frontends.source_kind import is_onnx, is_yaml
+from convcost.errors import Context, InputError
+from convcost.frontends.source_kind import is_onnx
+from convcost.pipeline.run import Options, run
 from convcost.reference.counts import Tool
-from convcost.report.analysis import ModelReport, lines_of
+from convcost.report.analysis import ModelReport
 
-
-@dataclass(frozen=True)
-class Options:
-    inputs: tuple[Any, ...] = ()
-    """torch inputs as ``InputSpec`` (shape with batch, dtype), tuples of them or plain values;
-    YAML carries its own."""
-    input_kwargs: dict[str, Any] | None = None
-    """torch keyword inputs by name (values as in ``inputs``)."""
-    execute: bool = True
-    """Allow one real run on the cpu when the forward cannot run without data."""
-    dtype: DType | None = None
-    """Element type of memory traffic; None: the source's own (YAML ``dtype:``, the model's
-    parameters), else float32."""
-    batch: int | None = None
-    width_mult: float | None = None
-    resolution: int | None = None
-    """YAML only (None: not given); a torch or ONNX source refuses them."""
-    rewrite_as: Variant = Variant.AS_WRITTEN
-    reference: tuple[Tool, ...] = ()
-    kwargs: dict[str, Any] | None = None
-    depth: int | None = None
-    strict: bool = False
-
-
+__all__ = ["Options", "SweepPoint", "analyze", "run", "sweep"]
 
 
 def analyze(
@@ -100,106 +74,6 @@ def analyze(
     opts = replace(opts, inputs=call.args, input_kwargs=dict(call.kwargs) or None,
                    execute=bool(execute))
     return run(model_or_path, opts)
-
-
-@contextmanager
-def few_collections() -> Iterator[None]:
-    """Python's cyclic collector, run rarely: an analysis allocates many small long-lived
-    objects (records, costs, rows) and frees few, and the default thresholds make the
-    collector rescan them over and over (+55% at 100,000 layers). The CLI sets the same."""
-    old = gc.get_threshold()
-    gc.set_threshold(max(old[0], GC_THRESHOLD[0]), *GC_THRESHOLD[1:])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*old)
-
-
-GC_THRESHOLD = (100_000, 50, 100)
-
-
-def run(source: Any, opts: Options) -> ModelReport:
-    from convcost.pipeline.applicable import Given, refuse_inapplicable
-
-    refuse_inapplicable(source, Given(
-        inputs=bool(opts.inputs or opts.input_kwargs), kwargs=bool(opts.kwargs),
-        width_mult=opts.width_mult,
-        resolution=opts.resolution, batch=opts.batch))
-    if Tool.ONNX_TOOL in opts.reference and not is_onnx(source):
-        raise InputError("onnx-tool counts ONNX files only; use fvcore or torch here",
-                         Context(flag="--reference"))
-    with few_collections():
-        if is_yaml(source):
-            return _yaml(str(source), opts)
-        if is_onnx(source):
-            return _onnx(str(source), opts)
-        return _torch(source, opts)
-
-
-def _onnx(path: str, opts: Options) -> ModelReport:
-    from convcost.frontends.onnx_api import analyze_onnx
-
-    analysis, reference, notes = analyze_onnx(path, opts)
-    _check_strict(analysis, opts)
-    return ModelReport(analysis, reference, tuple(notes), opts.depth, path)
-
-
-def _check_strict(analysis: Analysis, opts: Options) -> None:
-    if opts.strict and analysis.lower_bound:
-        ops = ", ".join(f"{u.op} ×{u.count}" for u in analysis.uncounted)
-        raise UncountedOpsError(f"--strict: the model ran ops convcost does not cost: {ops}")
-
-
-def _names_macs(analysis: Analysis, depth: int | None) -> list[tuple[str, int]]:
-    return [(line.name, line.cost.macs) for line in lines_of(analysis, depth)]
-
-
-def _yaml(path: str, opts: Options) -> ModelReport:
-    from convcost.frontends.yaml_records import analyze_spec
-    from convcost.frontends.yaml_spec import load_spec
-    from convcost.reference.model import estimate_bytes, memory_reason, skip_reason
-
-    batch = 1 if opts.batch is None else opts.batch
-    if batch < 1:
-        raise InputError(f"must be a positive integer, got {batch}", Context(flag="--batch"))
-    spec = load_spec(path, width_mult=1.0 if opts.width_mult is None else opts.width_mult,
-                     resolution=opts.resolution)
-    analysis = analyze_spec(spec, batch=batch, rewrite_as=opts.rewrite_as, dtype=opts.dtype)
-    _check_strict(analysis, opts)
-    notes: list[str] = []
-    reference = {}
-    if opts.reference:
-        reason = skip_reason(analysis.rewritten_as, analysis.totals.params) or \
-            memory_reason(estimate_bytes(analysis))
-        if reason:
-            notes.append(reason)
-        else:
-            reference = _yaml_reference(spec, analysis, opts)
-    return ModelReport(analysis, reference, tuple(notes), opts.depth, path)
-
-
-def _yaml_reference(spec: Any, analysis: Analysis, opts: Options) -> dict[str, Any]:
-    import torch
-
-    from convcost.build.network import build_module
-    from convcost.reference.model import agreement_for, count_module
-
-    module = build_module(spec).eval()
-    x = torch.zeros((opts.batch or 1, *spec.input_shape))
-    names = _names_macs(analysis, opts.depth)
-    return {
-        str(tool): agreement_for(tool, count_module(tool, module, (x,)), analysis, names)
-        for tool in opts.reference
-    }
-
-
-def _torch(source: Any, opts: Options) -> ModelReport:
-    from convcost.frontends.torch_api import analyze_torch
-
-    analysis, reference, notes = analyze_torch(source, opts)
-    _check_strict(analysis, opts)
-    return ModelReport(analysis, reference, tuple(notes), opts.depth,
-                       source if isinstance(source, str) else type(source).__name__)
 
 
 def sweep(

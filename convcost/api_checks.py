@@ -13,7 +13,7 @@ from convcost.errors import Context, InputError
 from convcost.reference.counts import Tool
 
 if TYPE_CHECKING:
-    from convcost.api import Options
+    from convcost.pipeline.run import Options
 
 MAX_DIM = 2**31
 
@@ -49,8 +49,8 @@ def _enum(arg: str, value: Any, kind: type[Variant] | type[Tool]) -> Any:
 def checked_options(*, input_shape: Any, input_shapes: Any, dtype: Any, batch: Any,
                     width_mult: Any, resolution: Any, rewrite_as: Any, reference: Any,
                     kwargs: Any, depth: Any, strict: Any) -> Options:
-    from convcost.api import Options
     from convcost.frontends.torch_source import as_input_specs
+    from convcost.pipeline.run import Options
 
     elem: DType | None
     if dtype is None or isinstance(dtype, DType):

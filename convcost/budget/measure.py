@@ -32,7 +32,7 @@ Analyze = Callable[[Check], Analysis]
 
 def analyze_check(check: Check) -> Analysis:
     """The library call: counts only (no reference counter), the check's inputs and kwargs."""
-    from convcost.api import Options, run
+    from convcost.pipeline.run import Options, run
 
     opts = Options(inputs=check.inputs, kwargs=dict(check.kwargs) if check.kwargs else None,
                    reference=())

@@ -131,10 +131,10 @@ def analyze(
     trust: bool = typer.Option(False, "--trust-model-file", help=console.TRUST_HELP),
 ) -> None:
     """Analyse a model: every layer's MACs, params and bytes, and both forms of every conv."""
-    from convcost.api import Options, run
     from convcost.frontends.onnx_load import is_onnx, parse_onnx_input
     from convcost.frontends.torch_archive import trust_model_files
     from convcost.frontends.torch_inputs import parse_call
+    from convcost.pipeline.run import Options, run
     from convcost.report import analysis as report
     from convcost.report import analysis_table as tables
 

@@ -185,8 +185,8 @@ def _baseline_side(text: str, check: str | None, other: str | None) -> Loaded | 
 
 
 def _model_side(source: str, label: str, opts: Any) -> Loaded:
-    from convcost.api import run
     from convcost.budget.layer_diff import layer_costs
+    from convcost.pipeline.run import run
 
     if is_yaml(source):  # --input and --kwargs are the other side's
         opts = dataclasses.replace(opts, inputs=(), kwargs=None)
@@ -238,11 +238,11 @@ def diff(
 ) -> None:
     """Compare two models layer by layer: added, removed and resized layers, largest first."""
     from convcost import __version__
-    from convcost.api import Options
     from convcost.budget.layer_diff import diff as make_diff
     from convcost.cli.analyze import parse_kwargs
     from convcost.frontends.onnx_load import is_onnx, parse_onnx_input
     from convcost.frontends.torch_source import parse_input_spec
+    from convcost.pipeline.run import Options
     from convcost.report import diff as report
 
     if fmt is Format.CSV:

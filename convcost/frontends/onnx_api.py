@@ -64,34 +64,6 @@ def analyze_onnx_file(
     return replace(analysis, extra=extra), graph, result
 
 
-def analyze_onnx(source: Any, opts: Any) -> tuple[Analysis, dict[str, Any], list[str]]:
-    """Adapter for ``convcost.api``: (analysis, reference agreements by tool, notes)."""
-    from convcost.reference.model import skip_reason
-
-    dtype = opts.dtype
-    analysis, graph, result = analyze_onnx_file(
-        str(source), opts.inputs, rewrite_as=Variant(opts.rewrite_as), dtype=dtype)
-    notes: list[str] = []
-    reference: dict[str, Any] = {}
-    if not opts.reference:
-        return analysis, reference, notes
-    reason = skip_reason(analysis.rewritten_as, analysis.totals.params)
-    if reason:
-        return analysis, reference, [reason]
-    try:
-        count = onnx_tool_count(graph, result)
-    except AnalysisError as err:  # an optional counter's failure does not stop the analysis
-        return analysis, reference, [f"reference skipped: {err.message}"]
-    if count is None:
-        return analysis, reference, [NO_REFERENCE]
-    from convcost.reference.model import agreement_for
-    from convcost.report.analysis import lines_of
-
-    names = [(line.name, line.cost.macs) for line in lines_of(analysis, opts.depth)]
-    reference[str(Tool.ONNX_TOOL)] = agreement_for(Tool.ONNX_TOOL, count, analysis, names)
-    return analysis, reference, notes
-
-
 def onnx_tool_count(graph: Graph, walk: OnnxWalk) -> ReferenceCount | None:
     """onnx-tool's profile of the same file, by operator and by our row names; None when
     onnx-tool is not installed."""

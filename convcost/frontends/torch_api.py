@@ -80,14 +80,14 @@ def analyze_model(
     else:
         raise InputError(f"expected an nn.Module or a source string, got "
                          f"{type(model_or_source).__name__}")
-    call, _ = _call_for(loaded, input_shape, inputs, dtype)
+    call, _ = call_for(loaded, input_shape, inputs, dtype)
     source = model_or_source if isinstance(model_or_source, str) else None
-    analysis, _ = _analyse(loaded, call, label, source, kwargs, rewrite_as, grad, execute,
+    analysis, _ = analyse(loaded, call, label, source, kwargs, rewrite_as, grad, execute,
                            execution)
     return analysis
 
 
-def _call_for(
+def call_for(
     loaded: Loaded, given: Any, keywords: Mapping[str, Any] | None, dtype: str
 ) -> tuple[Call, str]:
     """The call to run, and a note saying where a default input came from ('' if given)."""
@@ -126,7 +126,7 @@ def _retype(value: Any, dtype: str) -> Any:
     return value
 
 
-def _analyse(
+def analyse(
     loaded: Loaded, call: Call, label: str, source: str | None, kwargs: Mapping[str, Any] | None,
     rewrite_as: Variant, grad: bool, execute: bool, execution: str = "auto",
     bytes_dtype: DType | None = None,
@@ -171,45 +171,3 @@ def _analyse(
         if heads:
             analysis = replace(analysis, extra={**extra, "heads": heads})
     return analysis, run
-
-
-def analyze_torch(source: Any, opts: Any) -> tuple[Analysis, dict[str, Any], list[str]]:
-    """Adapter for ``convcost.api``: (analysis, reference agreements by tool, notes).
-
-    ``opts`` is ``convcost.api.Options`` (read by attribute: inputs, input_kwargs, dtype,
-    rewrite_as, reference, kwargs, depth, strict, execute). References (fvcore, torch's
-    FlopCounterMode) need real weights: a meta model given as a source string is built again on
-    the cpu for them when its weights fit in memory; otherwise they are skipped with a note. A
-    reference that cannot count the model is a note too (an error only under ``strict``).
-    """
-    from torch import nn
-
-    from convcost.frontends.torch_build import Built, describe_build
-    from convcost.frontends.torch_source import Loaded, load_source
-    from convcost.reference.torch_model import reference_counts
-
-    if isinstance(source, nn.Module):
-        loaded = Loaded(source, Built(source, "instance"))
-    else:
-        loaded = load_source(str(source), kwargs=opts.kwargs)
-    call, input_note = _call_for(loaded, tuple(opts.inputs),
-                                 getattr(opts, "input_kwargs", None),
-                                 str(opts.dtype or DType.FLOAT32))
-    notes: list[str] = [input_note] if input_note else []
-    build_note = describe_build(loaded.built)
-    if build_note:
-        notes.append(build_note)
-    analysis, run = _analyse(
-        loaded, call, source if isinstance(source, str) else type(source).__name__,
-        source if isinstance(source, str) else None, opts.kwargs, Variant(opts.rewrite_as),
-        False, bool(getattr(opts, "execute", True)), bytes_dtype=opts.dtype,
-    )
-    notes += run.notes
-    if "heads" in analysis.extra:
-        from convcost.frontends.torch_heads import describe_heads
-
-        notes.append(describe_heads(analysis.extra["heads"]))  # type: ignore[arg-type]
-    reference: dict[str, Any] = {}
-    if opts.reference:
-        reference = reference_counts(source, loaded, run, call, opts, analysis, notes)
-    return analysis, reference, notes
