@@ -124,3 +124,48 @@ def test_cli_commands_are_plain_functions_registered_once() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
+
+
+LAYERS = ("base", "core", "frontends", "build", "reference", "budget", "report", "pipeline",
+          "api", "cli", "top")
+"""convcost's packages from the bottom up: a module imports only from its layer or below
+(``top`` is the package's own ``__init__``: ``convcost.analyze``)."""
+
+
+def _layer(module: str) -> str:
+    part = module.split(".")[1] if "." in module else "top"
+    if part in ("_compat", "errors", "_interrupt", "cli_signal", "__main__"):
+        return "base" if part != "__main__" else "cli"
+    return "api" if part in ("api", "api_checks") else part
+
+
+def test_no_module_imports_upward() -> None:
+    import ast
+    from pathlib import Path
+
+    root = Path(convcost.__file__).parent
+    upward = []
+    for path in sorted(root.rglob("*.py")):
+        module = ".".join(("convcost", *path.relative_to(root).with_suffix("").parts))
+        here = LAYERS.index(_layer(module.removesuffix(".__init__")))
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([node.module] if isinstance(node, ast.ImportFrom) and node.module else
+                     [a.name for a in node.names] if isinstance(node, ast.Import) else [])
+            for name in names:
+                if name.startswith("convcost.") and LAYERS.index(_layer(name)) > here:
+                    upward.append(f"{module}:{getattr(node, 'lineno', 0)} imports {name}")
+    assert upward == []
+
+
+def test_named_macs_names_the_report_lines() -> None:
+    from pathlib import Path
+
+    from convcost.core.analysis import named_macs
+    from convcost.frontends.yaml_records import analyze_spec
+    from convcost.frontends.yaml_spec import load_spec
+    from convcost.report.analysis import lines_of
+
+    config = Path(__file__).resolve().parents[1] / "configs" / "mobilenet_v1.yaml"
+    a = analyze_spec(load_spec(config))
+    for depth in (None, 1, 2):
+        assert named_macs(a, depth) == [(x.name, x.cost.macs) for x in lines_of(a, depth)]

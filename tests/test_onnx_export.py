@@ -248,7 +248,7 @@ def test_exported_model_analyses_without_torch(exported: Any) -> None:
 def test_without_onnx_tool_the_report_says_no_reference(exported: Any, monkeypatch: Any) -> None:
     import sys
 
-    from convcost.frontends.onnx_api import NO_REFERENCE
+    from convcost.reference.onnx_tool_count import NO_REFERENCE
 
     monkeypatch.setitem(sys.modules, "onnx_tool", None)  # import fails as if not installed
     path, _ = exported("resnet18")

@@ -30,15 +30,6 @@ class Measured:
 Analyze = Callable[[Check], Analysis]
 
 
-def analyze_check(check: Check) -> Analysis:
-    """The library call: counts only (no reference counter), the check's inputs and kwargs."""
-    from convcost.pipeline.run import Options, run
-
-    opts = Options(inputs=check.inputs, kwargs=dict(check.kwargs) if check.kwargs else None,
-                   reference=())
-    return run(check.source, opts).analysis
-
-
 def in_scope(name: str, pattern: str) -> bool:
     """A row is in scope when its name, or a module above it, matches the glob.
 
@@ -82,9 +73,10 @@ def _examples(names: Iterable[str]) -> str:
     return ", ".join(repr(n) for n in picked)
 
 
-def measure(budget: Budget, analyze: Analyze = analyze_check,
+def measure(budget: Budget, analyze: Analyze,
             on_model: Callable[[str], None] | None = None) -> dict[str, Measured]:
-    """Counts for every check, keyed by check name; each distinct model is analysed once."""
+    """Counts for every check, keyed by check name; each distinct model is analysed once by
+    ``analyze`` (the pipeline's :func:`~convcost.pipeline.run.analyze_check`)."""
     cache: dict[str, Analysis] = {}
     out: dict[str, Measured] = {}
     for check in budget.checks:

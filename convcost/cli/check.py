@@ -153,6 +153,7 @@ def _check(target: str, maxima: list[str], increases: list[str], inputs: list[st
     from convcost.core.convention import CONVENTION
     from convcost.frontends.onnx_load import is_onnx, parse_onnx_input
     from convcost.frontends.torch_source import InputSpec, parse_input_spec
+    from convcost.pipeline.run import analyze_check
     from convcost.report import budget as report
     from convcost.report import budget_ci as ci
 
@@ -174,7 +175,7 @@ def _check(target: str, maxima: list[str], increases: list[str], inputs: list[st
                                kwargs=parse_kwargs(kwargs), scope=scope)
 
     with console.status("Analysing…"), console.user_code():
-        measured = measure(budget)
+        measured = measure(budget, analyze_check)
 
     convention = CONVENTION.to_dict()
     baseline_path = str(baseline) if baseline is not None else budget.baseline

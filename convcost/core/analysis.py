@@ -26,7 +26,7 @@ from convcost.errors import ConvcostError
 __all__ = [
     "Alternative", "Analysis", "BlockRow", "BreakdownRow", "Row", "Rule", "Tally", "Totals",
     "Variant", "Verdict", "analyze_records", "breakdown", "collapse", "cost_records",
-    "find_pairs", "rewrite",
+    "find_pairs", "named_macs", "rewrite",
 ]
 
 
@@ -302,3 +302,12 @@ def _block(key: tuple[str, ...], rows: Sequence[Row], start: int, stop: int) -> 
                 bias=t.bias, affine=t.affine, free=t.free, buffers=t.buffers,
                 other_ops=t.other_ops, bytes=t.bytes)
     return BlockRow(key, part, cost, start)
+
+
+def named_macs(analysis: Analysis, depth: int | None) -> list[tuple[str, int]]:
+    """Every row's (or, with ``depth``, every block's) name and MACs, named as the report
+    names its lines: what a reference counter's per-layer counts are held against."""
+    if depth is None:
+        return [(row.name, row.cost.macs) for row in analysis.rows]
+    return [(block.rows[0].name if block.is_leaf else (block.name or "(model)"), block.cost.macs)
+            for block in collapse(analysis.rows, depth)]

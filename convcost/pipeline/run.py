@@ -12,12 +12,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from convcost.core.analysis import Analysis, Variant
+from convcost.budget.spec import Check
+from convcost.core.analysis import Analysis, Variant, named_macs
 from convcost.core.dtypes import DType
 from convcost.errors import AnalysisError, Context, InputError, UncountedOpsError
 from convcost.frontends.source_kind import is_onnx, is_yaml
 from convcost.reference.counts import Tool
-from convcost.report.analysis import ModelReport, lines_of
+from convcost.report.analysis import ModelReport
 
 
 @dataclass(frozen=True)
@@ -89,10 +90,6 @@ def _check_strict(analysis: Analysis, opts: Options) -> None:
         raise UncountedOpsError(f"--strict: the model ran ops convcost does not cost: {ops}")
 
 
-def _names_macs(analysis: Analysis, depth: int | None) -> list[tuple[str, int]]:
-    return [(line.name, line.cost.macs) for line in lines_of(analysis, depth)]
-
-
 def _yaml(path: str, opts: Options) -> ModelReport:
     from convcost.frontends.yaml_records import analyze_spec
     from convcost.frontends.yaml_spec import load_spec
@@ -125,7 +122,7 @@ def _yaml_reference(spec: Any, analysis: Analysis, opts: Options) -> dict[str, A
 
     module = build_module(spec).eval()
     x = torch.zeros((opts.batch or 1, *spec.input_shape))
-    names = _names_macs(analysis, opts.depth)
+    names = named_macs(analysis, opts.depth)
     return {
         str(tool): agreement_for(tool, count_module(tool, module, (x,)), analysis, names)
         for tool in opts.reference
@@ -141,8 +138,9 @@ def _torch(source: Any, opts: Options) -> ModelReport:
 
 def analyze_onnx(source: Any, opts: Options) -> tuple[Analysis, dict[str, Any], list[str]]:
     """An ONNX file: (analysis, reference agreements by tool, notes)."""
-    from convcost.frontends.onnx_api import NO_REFERENCE, analyze_onnx_file, onnx_tool_count
+    from convcost.frontends.onnx_api import analyze_onnx_file
     from convcost.reference.model import skip_reason
+    from convcost.reference.onnx_tool_count import NO_REFERENCE, onnx_tool_count
 
     dtype = opts.dtype
     analysis, graph, result = analyze_onnx_file(
@@ -161,9 +159,7 @@ def analyze_onnx(source: Any, opts: Options) -> tuple[Analysis, dict[str, Any], 
     if count is None:
         return analysis, reference, [NO_REFERENCE]
     from convcost.reference.model import agreement_for
-    from convcost.report.analysis import lines_of
-
-    names = [(line.name, line.cost.macs) for line in lines_of(analysis, opts.depth)]
+    names = named_macs(analysis, opts.depth)
     reference[str(Tool.ONNX_TOOL)] = agreement_for(Tool.ONNX_TOOL, count, analysis, names)
     return analysis, reference, notes
 
@@ -208,3 +204,10 @@ def analyze_torch(source: Any, opts: Options) -> tuple[Analysis, dict[str, Any],
     if opts.reference:
         reference = reference_counts(source, loaded, ran, call, opts, analysis, notes)
     return analysis, reference, notes
+
+
+def analyze_check(check: Check) -> Analysis:
+    """A budget check's model: counts only (no reference counter), its inputs and kwargs."""
+    opts = Options(inputs=check.inputs, kwargs=dict(check.kwargs) if check.kwargs else None,
+                   reference=())
+    return run(check.source, opts).analysis

@@ -93,16 +93,15 @@ def _count_all(
 ) -> dict[str, Any]:
     import torch
 
+    from convcost.core.analysis import named_macs
     from convcost.frontends.torch import eval_mode, model_device
     from convcost.frontends.torch_inputs import bound_forward
     from convcost.reference.attention import watch_attention
     from convcost.reference.failure import reason_of
     from convcost.reference.model import agreement_for, count_module
-    from convcost.report.analysis import lines_of
 
     device = model_device(model) or torch.device("cpu")
-    lines = lines_of(analysis, opts.depth)
-    names = [(line.name, line.cost.macs) for line in lines]
+    names = named_macs(analysis, opts.depth)
 
     out: dict[str, Any] = {}
     for tool in opts.reference:
