@@ -8,6 +8,7 @@ import threading
 
 from convcost._interrupt import Interrupted
 from convcost.cli_signal import install as _install
+from convcost.cli_signal import received as _received
 
 
 def main() -> None:
@@ -15,7 +16,7 @@ def main() -> None:
     try:
         from convcost.cli.app import app
     except BaseException as err:
-        if isinstance(err, Interrupted | KeyboardInterrupt):
+        if isinstance(err, Interrupted | KeyboardInterrupt) or _received:
             sys.stderr.write("convcost: error: interrupted\n")
             sys.exit(130)
         raise
