@@ -4,8 +4,13 @@ import signal
 
 from convcost._interrupt import Interrupted
 
+received: list[int] = []
+"""Non-empty once the user pressed Ctrl-C: a library interrupted mid-import may turn the
+exception into another one (a half-initialised module), and it is still the user's Ctrl-C."""
+
 
 def _on_sigint(signum: int, frame: object) -> None:
+    received.append(signum)
     raise Interrupted
 
 

@@ -8,6 +8,7 @@ import threading
 
 from convcost._interrupt import Interrupted
 from convcost.cli_signal import install as _install
+from convcost.cli_signal import received as _received
 
 
 def main() -> None:
@@ -15,7 +16,7 @@ def main() -> None:
     try:
         from convcost.cli.app import app
     except BaseException as err:
-        if isinstance(err, Interrupted | KeyboardInterrupt):
+        if isinstance(err, Interrupted | KeyboardInterrupt) or _received:
             sys.stderr.write("convcost: error: interrupted\n")
             sys.exit(130)
         raise
@@ -23,11 +24,16 @@ def main() -> None:
         app()
     except SystemExit as done:
         code = done.code
+        if _received and code != 130:
+            # A Ctrl-C that native code swallowed (torch's extension import runs pending signal
+            # handlers and clears their exception): the user still asked to stop.
+            sys.stderr.write("convcost: error: interrupted\n")
+            code = 130
         if isinstance(code, int | None) and _alone() and _flushed():
             # Everything is written: skip the interpreter's teardown, which after `import
             # torch` costs about a second of CPU freeing what the process is about to drop.
             os._exit(code or 0)
-        raise
+        raise SystemExit(code) from None
 
 
 def _alone() -> bool:

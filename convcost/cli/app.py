@@ -20,6 +20,7 @@ except ImportError:  # pragma: no cover - older typer on top of click
 from convcost import __version__
 from convcost.cli import _plain_params, analyze, check, compare, diff, safety, sweep
 from convcost.cli.safety import SafeStream, clean_text
+from convcost.cli_signal import received
 from convcost.errors import AnalysisError, ConvcostError, Interrupted, first_line
 
 _plain_params.install()  # option values without importing pydantic
@@ -95,22 +96,36 @@ class _Boundary(TyperGroup):
             _fail("aborted")
             return 130
         except Interrupted:
-            _fail("interrupted")
-            return 130
+            return _interrupted()
         except ConvcostError as e:
+            if received:
+                return _interrupted()
             _fail(str(e))
             return e.exit_code
         except Exception as e:  # a bug in convcost: still one line, never a traceback
+            if received:
+                return _interrupted()
             if os.environ.get("CONVCOST_DEBUG"):
                 raise
             _fail(f"internal error: {type(e).__name__}: {e} (set CONVCOST_DEBUG=1 for details)")
             return 3
         except SystemExit as e:  # only the model's code calls sys.exit inside a command
+            if received:
+                return _interrupted()
             _fail(f"the model called sys.exit({e.code!r})")
             return 3
         except BaseException as e:  # KeyboardInterrupt, GeneratorExit... raised by the model
+            if received:
+                return _interrupted()
             _fail(f"the model raised {first_line(e)}")
             return 3
+
+
+def _interrupted() -> int:
+    """The user's Ctrl-C, whatever the code it interrupted turned it into (an import cut
+    half-way fails again with another error)."""
+    _fail("interrupted")
+    return 130
 
 
 def _ensure_streams() -> None:

@@ -10,15 +10,17 @@ import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from convcost.budget.spec import Check
 from convcost.core.analysis import Analysis, Variant, named_macs
 from convcost.core.dtypes import DType
 from convcost.errors import AnalysisError, Context, InputError, UncountedOpsError
 from convcost.frontends.source_kind import is_onnx, is_yaml
 from convcost.reference.counts import Tool
 from convcost.report.analysis import ModelReport
+
+if TYPE_CHECKING:
+    from convcost.budget.spec import Check
 
 
 @dataclass(frozen=True)
