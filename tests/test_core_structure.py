@@ -169,3 +169,31 @@ def test_named_macs_names_the_report_lines() -> None:
     a = analyze_spec(load_spec(config))
     for depth in (None, 1, 2):
         assert named_macs(a, depth) == [(x.name, x.cost.macs) for x in lines_of(a, depth)]
+
+
+def test_front_ends_read_and_the_pipeline_costs() -> None:
+    from pathlib import Path
+
+    import torch
+
+    from convcost.core.analysis import analyze_read
+    from convcost.core.records import SourceRead
+    from convcost.frontends.source_kind import split_target
+    from convcost.frontends.torch_api import call_for, read_model
+    from convcost.frontends.torch_source import load_source
+    from convcost.frontends.yaml_records import analyze_spec, read_spec
+    from convcost.frontends.yaml_spec import load_spec
+
+    root = Path(__file__).resolve().parents[1]
+    spec = load_spec(root / "configs" / "mobilenet_v1.yaml")
+    read = read_spec(spec)
+    assert isinstance(read, SourceRead) and read.records and read.name == spec.name
+    assert analyze_read(read).totals == analyze_spec(spec).totals
+    source = str(root / "tests" / "models" / "sources.py") + ":small"
+    assert split_target(source)[1] == "small"
+    loaded = load_source(source)
+    call, _ = call_for(loaded, "1,3,8,8", None, "float32")
+    torch_read, _ = read_model(loaded, call, "small", source, None, False, True)
+    assert isinstance(torch_read, SourceRead) and torch_read.dtype == "float32"
+    assert analyze_read(torch_read).totals.macs == 4 * 3 * 9 * 64 + 4 * 2
+    assert torch.get_default_dtype() == torch.float32

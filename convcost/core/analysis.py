@@ -9,7 +9,7 @@ from convcost.core.cost import COUNTERS, Cost, Counters
 from convcost.core.dtypes import DType
 from convcost.core.ops import Conv, Shape
 from convcost.core.pairing import Rule, find_pairs
-from convcost.core.records import LayerRecord, Uncounted
+from convcost.core.records import LayerRecord, SourceRead, Uncounted
 from convcost.core.registry import cost_of
 from convcost.core.variants import (
     Plan,
@@ -25,8 +25,8 @@ from convcost.errors import ConvcostError
 
 __all__ = [
     "Alternative", "Analysis", "BlockRow", "BreakdownRow", "Row", "Rule", "Tally", "Totals",
-    "Variant", "Verdict", "analyze_records", "breakdown", "collapse", "cost_records",
-    "find_pairs", "named_macs", "rewrite",
+    "Variant", "Verdict", "analyze_read", "analyze_records", "breakdown", "collapse",
+    "cost_records", "find_pairs", "named_macs", "rewrite",
 ]
 
 
@@ -311,3 +311,14 @@ def named_macs(analysis: Analysis, depth: int | None) -> list[tuple[str, int]]:
         return [(row.name, row.cost.macs) for row in analysis.rows]
     return [(block.rows[0].name if block.is_leaf else (block.name or "(model)"), block.cost.macs)
             for block in collapse(analysis.rows, depth)]
+
+
+def analyze_read(read: SourceRead, *, rewrite_as: Variant = Variant.AS_WRITTEN,
+                 dtype: DType | None = None) -> Analysis:
+    """Cost what a front-end read (``dtype`` overrides the source's own element type)."""
+    analysis = analyze_records(
+        read.records, name=read.name, input_shapes=read.input_shapes,
+        dtype=dtype or read.dtype, rewrite_as=rewrite_as, uncounted=read.uncounted,
+        buffers_total=read.buffers_total,
+    )
+    return replace(analysis, extra={**analysis.extra, **read.extra})

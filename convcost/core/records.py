@@ -6,8 +6,10 @@ only from the formula registry, so the YAML and torch front-ends cannot count di
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
+from convcost.core.dtypes import DType
 from convcost.core.ops import Op, Shape
 from convcost.errors import Context
 
@@ -43,3 +45,19 @@ class Uncounted:
     op: str
     count: int
     modules: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SourceRead:
+    """What a front-end read from a source: its layer records, and what it knows of the
+    source (its name, input shapes, element type, what it could not cost, and front-end facts
+    that the report carries in ``Analysis.extra``). Costing is the pipeline's."""
+
+    name: str
+    records: tuple[LayerRecord, ...]
+    input_shapes: tuple[Shape, ...]
+    dtype: DType
+    """The source's own element type for memory traffic (a given ``--dtype`` overrides it)."""
+    uncounted: tuple[Uncounted, ...] = ()
+    buffers_total: int | None = None
+    extra: Mapping[str, object] = field(default_factory=dict)

@@ -11,11 +11,11 @@ torch or fvcore.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
-from convcost.core.analysis import Analysis, Variant, analyze_records
+from convcost.core.analysis import Analysis, Variant, analyze_read
 from convcost.core.dtypes import DType
+from convcost.core.records import SourceRead
 from convcost.frontends.onnx_load import Graph, load_graph
 from convcost.frontends.onnx_records import OnnxWalk, walk_graph
 
@@ -35,22 +35,22 @@ def analyze_onnx_file(
     path: str, inputs: Any = (), *, rewrite_as: Variant = Variant.AS_WRITTEN,
     dtype: DType | None = None,
 ) -> tuple[Analysis, Graph, OnnxWalk]:
+    """The file read and costed (``dtype`` overrides the graph's own)."""
+    read, graph, result = read_onnx_file(path, inputs)
+    return analyze_read(read, rewrite_as=rewrite_as, dtype=dtype), graph, result
+
+
+def read_onnx_file(path: str, inputs: Any = ()) -> tuple[SourceRead, Graph, OnnxWalk]:
+    """The graph's records and what the file says of itself (opset, input names)."""
     graph = load_graph(path, list(inputs))
     result = walk_graph(graph)
-    analysis = analyze_records(
-        result.records,
-        name=path,
-        input_shapes=[shape for _, shape in graph.inputs],
-        dtype=dtype or _dtype(graph),
-        rewrite_as=rewrite_as,
-        uncounted=result.uncounted,
-    )
     extra = {
-        **analysis.extra,
         "frontend": "onnx",
         "opset": graph.opset,
         "input_names": [name for name, _ in graph.inputs],
         "params_unique": result.params_unique,
         "ignored_ops": dict(result.ignored),
     }
-    return replace(analysis, extra=extra), graph, result
+    read = SourceRead(path, tuple(result.records), tuple(shape for _, shape in graph.inputs),
+                      _dtype(graph), tuple(result.uncounted), extra=extra)
+    return read, graph, result

@@ -6,8 +6,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from convcost.core.analysis import Analysis, Variant, analyze_records
+from convcost.core.analysis import Analysis, Variant, analyze_read
 from convcost.core.dtypes import DType
+from convcost.core.records import SourceRead
 from convcost.errors import Context, InputError
 
 if TYPE_CHECKING:
@@ -131,23 +132,25 @@ def analyse(
     rewrite_as: Variant, grad: bool, execute: bool, execution: str = "auto",
     bytes_dtype: DType | None = None,
 ) -> tuple[Analysis, Run]:
+    """The model read (:func:`read_model`), costed, and its heads named."""
+    read, run = read_model(loaded, call, label, source, kwargs, grad, execute, execution)
+    analysis = analyze_read(read, rewrite_as=rewrite_as, dtype=bytes_dtype)
+    return with_heads(analysis, run), run
+
+
+def read_model(
+    loaded: Loaded, call: Call, label: str, source: str | None, kwargs: Mapping[str, Any] | None,
+    grad: bool, execute: bool, execution: str = "auto",
+) -> tuple[SourceRead, Run]:
+    """Run the model's forward once (meta, fake or real) and record every op it ran, with what
+    the run tells of the model (unique parameters, how it was built and run)."""
     from convcost.frontends.torch_run import run_forward
 
     run = run_forward(loaded, call, source=source, kwargs=kwargs, grad=grad, execute=execute,
                       execution=execution)
     result = run.walk
     specs = call.leaves()
-    analysis = analyze_records(
-        result.records,
-        name=label,
-        input_shapes=result.input_shapes,
-        dtype=bytes_dtype or _compute_dtype(run.model, specs),
-        rewrite_as=rewrite_as,
-        uncounted=result.uncounted,
-        buffers_total=result.buffers,
-    )
-    extra = {
-        **analysis.extra,
+    extra: dict[str, object] = {
         "frontend": "torch",
         "params_unique": result.params_unique,
         "params_uncovered": list(result.params_uncovered),
@@ -162,12 +165,20 @@ def analyse(
         extra["build_reason"] = loaded.built.reason
     if loaded.zoo is not None and loaded.zoo.published:
         extra["published"] = dict(loaded.zoo.published)
-    analysis = replace(analysis, extra=extra)
-    if run.heads:
-        from convcost.frontends.torch_heads import head_costs, unreached_heads
+    read = SourceRead(label, tuple(result.records), tuple(result.input_shapes),
+                      _compute_dtype(run.model, specs), tuple(result.uncounted),
+                      result.buffers, extra)
+    return read, run
 
-        heads = head_costs(analysis)
-        heads.update(unreached_heads(run.model, heads))
-        if heads:
-            analysis = replace(analysis, extra={**extra, "heads": heads})
-    return analysis, run
+
+def with_heads(analysis: Analysis, run: Run) -> Analysis:
+    """A detector's or multi-head model's costed heads, named in ``extra["heads"]``."""
+    if not run.heads:
+        return analysis
+    from convcost.frontends.torch_heads import head_costs, unreached_heads
+
+    heads = head_costs(analysis)
+    heads.update(unreached_heads(run.model, heads))
+    if not heads:
+        return analysis
+    return replace(analysis, extra={**analysis.extra, "heads": heads})

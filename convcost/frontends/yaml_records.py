@@ -8,15 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from convcost.core.analysis import Analysis, Variant, analyze_records
+from convcost.core.analysis import Analysis, Variant, analyze_read
 from convcost.core.dtypes import DType
 from convcost.core.ops import Shape
-from convcost.core.records import LayerRecord
+from convcost.core.records import LayerRecord, SourceRead
 from convcost.core.registry import cost_of
 from convcost.errors import Context, ConvcostError, InputError
 from convcost.frontends.yaml_spec import GroupNode, LayerNode, ModelSpec, SpecNode
 
-__all__ = ["analyze_spec", "records_from_spec"]
+__all__ = ["analyze_spec", "read_spec", "records_from_spec"]
 
 
 class _RecordWriter:
@@ -80,12 +80,11 @@ def analyze_spec(
     spec: ModelSpec, *, batch: int = 1, rewrite_as: Variant = Variant.AS_WRITTEN,
     dtype: DType | None = None,
 ) -> Analysis:
-    """records_from_spec + analyze_records, with the spec's name, input shape and dtype
-    (``dtype`` overrides the spec's own)."""
-    return analyze_records(
-        records_from_spec(spec, batch=batch),
-        name=spec.name,
-        input_shapes=[(batch, *spec.input_shape)],
-        dtype=dtype or spec.dtype,
-        rewrite_as=rewrite_as,
-    )
+    """The spec read and costed (``dtype`` overrides the spec's own)."""
+    return analyze_read(read_spec(spec, batch=batch), rewrite_as=rewrite_as, dtype=dtype)
+
+
+def read_spec(spec: ModelSpec, *, batch: int = 1) -> SourceRead:
+    """The spec's records, with its name, input shape and element type."""
+    return SourceRead(spec.name, tuple(records_from_spec(spec, batch=batch)),
+                      ((batch, *spec.input_shape),), spec.dtype)

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from convcost.core.analysis import Analysis, Variant, named_macs
+from convcost.core.analysis import Analysis, Variant, analyze_read, named_macs
 from convcost.core.dtypes import DType
 from convcost.errors import AnalysisError, Context, InputError, UncountedOpsError
 from convcost.frontends.source_kind import is_onnx, is_yaml
@@ -93,7 +93,7 @@ def _check_strict(analysis: Analysis, opts: Options) -> None:
 
 
 def _yaml(path: str, opts: Options) -> ModelReport:
-    from convcost.frontends.yaml_records import analyze_spec
+    from convcost.frontends.yaml_records import read_spec
     from convcost.frontends.yaml_spec import load_spec
     from convcost.reference.model import estimate_bytes, memory_reason, skip_reason
 
@@ -102,7 +102,8 @@ def _yaml(path: str, opts: Options) -> ModelReport:
         raise InputError(f"must be a positive integer, got {batch}", Context(flag="--batch"))
     spec = load_spec(path, width_mult=1.0 if opts.width_mult is None else opts.width_mult,
                      resolution=opts.resolution)
-    analysis = analyze_spec(spec, batch=batch, rewrite_as=opts.rewrite_as, dtype=opts.dtype)
+    analysis = analyze_read(read_spec(spec, batch=batch), rewrite_as=opts.rewrite_as,
+                            dtype=opts.dtype)
     _check_strict(analysis, opts)
     notes: list[str] = []
     reference = {}
@@ -140,13 +141,12 @@ def _torch(source: Any, opts: Options) -> ModelReport:
 
 def analyze_onnx(source: Any, opts: Options) -> tuple[Analysis, dict[str, Any], list[str]]:
     """An ONNX file: (analysis, reference agreements by tool, notes)."""
-    from convcost.frontends.onnx_api import analyze_onnx_file
+    from convcost.frontends.onnx_api import read_onnx_file
     from convcost.reference.model import skip_reason
     from convcost.reference.onnx_tool_count import NO_REFERENCE, onnx_tool_count
 
-    dtype = opts.dtype
-    analysis, graph, result = analyze_onnx_file(
-        str(source), opts.inputs, rewrite_as=Variant(opts.rewrite_as), dtype=dtype)
+    read, graph, result = read_onnx_file(str(source), opts.inputs)
+    analysis = analyze_read(read, rewrite_as=Variant(opts.rewrite_as), dtype=opts.dtype)
     notes: list[str] = []
     reference: dict[str, Any] = {}
     if not opts.reference:
@@ -177,7 +177,7 @@ def analyze_torch(source: Any, opts: Options) -> tuple[Analysis, dict[str, Any],
     """
     from torch import nn
 
-    from convcost.frontends.torch_api import analyse, call_for
+    from convcost.frontends.torch_api import call_for, read_model, with_heads
     from convcost.frontends.torch_build import Built, describe_build
     from convcost.frontends.torch_source import Loaded, load_source
     from convcost.reference.torch_model import reference_counts
@@ -192,11 +192,12 @@ def analyze_torch(source: Any, opts: Options) -> tuple[Analysis, dict[str, Any],
     build_note = describe_build(loaded.built)
     if build_note:
         notes.append(build_note)
-    analysis, ran = analyse(
+    read, ran = read_model(
         loaded, call, source if isinstance(source, str) else type(source).__name__,
-        source if isinstance(source, str) else None, opts.kwargs, Variant(opts.rewrite_as),
-        False, opts.execute, bytes_dtype=opts.dtype,
+        source if isinstance(source, str) else None, opts.kwargs, False, opts.execute,
     )
+    analysis = with_heads(
+        analyze_read(read, rewrite_as=Variant(opts.rewrite_as), dtype=opts.dtype), ran)
     notes += ran.notes
     if "heads" in analysis.extra:
         from convcost.frontends.torch_heads import describe_heads
