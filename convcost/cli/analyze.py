@@ -8,9 +8,10 @@ from pathlib import Path
 
 import typer
 
-from convcost.cli import console, parse
+from convcost.cli import console, options, parse
 from convcost.core.analysis import Variant
 from convcost.errors import Context, InputError
+from convcost.frontends.source_kind import split_target
 from convcost.reference.counts import Tool
 from convcost.report.formats import Format
 
@@ -118,11 +119,9 @@ def analyze(
     measure: bool = typer.Option(
         False, "--measure", help="Time every conv with an alternative, in both forms, with torch."
     ),
-    repeats: int = typer.Option(10, "--repeats", help="Timed samples per layer (--measure)."),
-    warmup: int = typer.Option(2, "--warmup", help="Untimed warm-up calls (--measure)."),
-    threads: int | None = typer.Option(
-        None, "--threads", metavar="N",
-        help="torch threads while timing (--measure; default: torch's, all cores)."),
+    repeats: int = options.REPEATS,
+    warmup: int = options.WARMUP,
+    threads: int | None = options.THREADS,
     top: int | None = typer.Option(
         None, "--top", metavar="N",
         help="Only the N costliest layers (blocks with --depth) and their share."),
@@ -147,8 +146,7 @@ def analyze(
     if export is not None and export.suffix.lower() not in (".svg", ".html", ".htm"):
         raise InputError(f"{str(export)!r} must end in .svg or .html", Context(flag="--export"))
     if export is not None:
-        console.refuse_overwrite(export, {"model": source.rpartition(":")[0] or source},
-                                 "--export")
+        console.refuse_overwrite(export, {"model": split_target(source)[0]}, "--export")
     elem = parse.dtype("--dtype", dtype) if dtype is not None else None
     if top is not None:
         parse.positive("--top", top)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from convcost.cli import console, parse
+from convcost.cli import console, options, parse
 from convcost.core.ops import Conv
 from convcost.core.rewrite import compare as compare_conv
 from convcost.errors import AnalysisError, Context, ConvcostError, InputError, ReferenceSkipped
@@ -43,11 +43,9 @@ def compare(
     measure: bool = typer.Option(
         False, "--measure", help="Also time both forms for real with torch on this machine."
     ),
-    repeats: int = typer.Option(10, "--repeats", help="Timed samples per layer (--measure)."),
-    warmup: int = typer.Option(2, "--warmup", help="Untimed warm-up calls (--measure)."),
-    threads: int | None = typer.Option(
-        None, "--threads", metavar="N",
-        help="torch threads while timing (--measure; default: torch's, all cores)."),
+    repeats: int = options.REPEATS,
+    warmup: int = options.WARMUP,
+    threads: int | None = options.THREADS,
 ) -> None:
     """Compare a standard convolution with its depthwise-separable form (dw + pw)."""
     from convcost.report import compare as report
