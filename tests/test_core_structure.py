@@ -197,3 +197,19 @@ def test_front_ends_read_and_the_pipeline_costs() -> None:
     assert isinstance(torch_read, SourceRead) and torch_read.dtype == "float32"
     assert analyze_read(torch_read).totals.macs == 4 * 3 * 9 * 64 + 4 * 2
     assert torch.get_default_dtype() == torch.float32
+
+
+def test_the_yaml_compiler_learns_shapes_without_costing() -> None:
+    from pathlib import Path
+
+    from convcost.core.formula_table import SHAPES
+    from convcost.core.registry import cost_of, shape_of
+    from convcost.frontends.yaml_records import read_spec
+    from convcost.frontends.yaml_spec import load_spec
+
+    configs = sorted((Path(__file__).resolve().parents[1] / "configs").glob("*.yaml"))
+    assert configs
+    for config in configs:
+        for rec in read_spec(load_spec(config)).records:
+            assert type(rec.op) in SHAPES, (config.name, type(rec.op).__name__)
+            assert shape_of(rec.op, rec.inputs) == cost_of(rec.op, rec.inputs).output_shape

@@ -15,7 +15,12 @@ from convcost.core.ops import Shape
 Formula = Callable[[Any, tuple[Shape, ...]], Cost]
 F = TypeVar("F", bound=Formula)
 
+ShapeRule = Callable[[Any, tuple[Shape, ...]], Shape]
+S = TypeVar("S", bound=ShapeRule)
+
 FORMULAS: dict[type, Formula] = {}
+SHAPES: dict[type, ShapeRule] = {}
+"""Output-shape rules, apart from the costs: what the YAML compiler asks of a layer."""
 VIEWS: set[type] = set()  # ops that move no data at inference (flatten, dropout)
 
 
@@ -35,6 +40,19 @@ def formula(op_type: type, *, moves_data: bool = True) -> Callable[[F], F]:
         FORMULAS[op_type] = fn
         if not moves_data:
             VIEWS.add(op_type)
+        return fn
+
+    return register
+
+
+def shape_rule(op_type: type) -> Callable[[S], S]:
+    """Register the output-shape rule of ``op_type`` (its formula uses it too); twice is an
+    error."""
+
+    def register(fn: S) -> S:
+        if op_type in SHAPES:
+            raise RegistryError(f"a shape rule for {op_type.__name__} is already registered")
+        SHAPES[op_type] = fn
         return fn
 
     return register

@@ -16,11 +16,20 @@ from typing import cast
 import convcost.core.formulas  # noqa: F401  (registers the built-in formulas)
 from convcost.core.cost import Cost, numel
 from convcost.core.dtypes import DType
-from convcost.core.formula_table import FORMULAS, VIEWS, Formula, RegistryError, formula
+from convcost.core.formula_table import (
+    FORMULAS,
+    SHAPES,
+    VIEWS,
+    Formula,
+    RegistryError,
+    formula,
+    shape_rule,
+)
 from convcost.core.ops import Op, Shape
 from convcost.errors import InputError, ShapeError
 
-__all__ = ["Formula", "RegistryError", "cost_of", "formula", "registered"]
+__all__ = ["Formula", "RegistryError", "cost_of", "formula", "registered", "shape_of",
+           "shape_rule"]
 
 
 def registered() -> tuple[type, ...]:
@@ -57,3 +66,17 @@ def _compute(op: Op, shapes: tuple[Shape, ...], dtype: DType) -> Cost:
         return cost
     moved = sum(numel(s) for s in shapes) + numel(cost.output_shape) + cost.params + cost.buffers
     return replace(cost, bytes=moved * dtype.itemsize)
+
+
+def shape_of(op: Op, inputs: Sequence[Shape]) -> Shape:
+    """The output shape of ``op`` on inputs of these shapes (batch first), from its shape rule
+    alone: nothing is costed. Every op the YAML compiler makes has a rule; an op met only in
+    torch or ONNX graphs without one falls back to its formula's output shape."""
+    shapes = tuple(tuple(s) for s in inputs)
+    rule = SHAPES.get(type(op))
+    if rule is None:
+        return cost_of(op, shapes).output_shape
+    for s in shapes:
+        if any((not isinstance(d, int)) or d < 1 for d in s):
+            raise ShapeError(f"shape {list(s)} must hold positive integers")
+    return rule(op, shapes)

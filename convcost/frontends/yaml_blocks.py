@@ -27,7 +27,7 @@ from convcost.core.ops import (
     Shape,
     Upsample,
 )
-from convcost.core.registry import cost_of
+from convcost.core.registry import shape_of
 from convcost.errors import ConvcostError
 from convcost.frontends.yaml_compile import CompilerBase, Opts
 from convcost.frontends.yaml_format import (
@@ -101,7 +101,7 @@ def squeeze_excite(c: CompilerBase, o: Opts, name: str, shape: Shape) -> tuple[S
     op = Elementwise("mul")
     c.count += 1
     try:
-        out = cost_of(op, [(1, *s), (1, *shape)]).output_shape[1:]
+        out = shape_of(op, [(1, *s), (1, *shape)])[1:]
     except ConvcostError as exc:
         raise c.wrap(exc, o.pos, o.key) from None
     join = LayerNode("mul", op, c.ctx(o.pos, o.key, "mul"), s)

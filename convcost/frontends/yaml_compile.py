@@ -13,7 +13,7 @@ from convcost.core.ops import (
     Op,
     Shape,
 )
-from convcost.core.registry import cost_of
+from convcost.core.registry import shape_of
 from convcost.errors import Context, ConvcostError
 from convcost.frontends.yaml_expr import ExprError, Number, evaluate, names_in
 from convcost.frontends.yaml_format import (
@@ -211,7 +211,7 @@ class CompilerBase:
             raise self.err(pos, key, f"more than {MAX_LAYERS} layers")
         try:
             op = op_factory()
-            out = cost_of(op, [(1, *shape)]).output_shape[1:]
+            out = shape_of(op, [(1, *shape)])[1:]
         except ConvcostError as exc:
             if kernel_at is not None and kernel_at.has("kernel") and \
                     exc.message.startswith("kernel"):
@@ -343,7 +343,7 @@ class CompilerBase:
                  outs: tuple[Shape, ...], op: Op, join_name: str) -> tuple[SpecNode, Shape]:
         self.count += 1
         try:
-            out = cost_of(op, [(1, *s) for s in outs]).output_shape[1:]
+            out = shape_of(op, [(1, *s) for s in outs])[1:]
         except ConvcostError as exc:
             raise self.wrap(exc, o.pos, o.key) from None
         join = LayerNode(join_name, op, self.ctx(o.pos, o.key, join_name), outs[0])

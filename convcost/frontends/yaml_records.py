@@ -1,7 +1,7 @@
 """A resolved YAML spec -> layer records, shapes inferred layer to layer by the core.
 
 The front-end never computes a cost: it only asks the core's shape rules
-(``cost_of(op, inputs).output_shape``) what each layer gives. Never imports torch.
+(``shape_of(op, inputs)``) what each layer gives. Never imports torch.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from convcost.core.analysis import Analysis, Variant, analyze_read
 from convcost.core.dtypes import DType
 from convcost.core.ops import Shape
 from convcost.core.records import LayerRecord, SourceRead
-from convcost.core.registry import cost_of
+from convcost.core.registry import shape_of
 from convcost.errors import Context, ConvcostError, InputError
 from convcost.frontends.yaml_spec import GroupNode, LayerNode, ModelSpec, SpecNode
 
@@ -32,7 +32,7 @@ class _RecordWriter:
                           inputs=tuple(s for s, _ in inputs), origin=node.origin,
                           sources=tuple(src for _, src in inputs))
         try:
-            out = cost_of(node.op, rec.inputs).output_shape
+            out = shape_of(node.op, rec.inputs)
         except ConvcostError as exc:
             o = node.origin
             raise exc.within(file=o.file, line=o.line, col=o.col, key=o.key,

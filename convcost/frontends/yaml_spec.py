@@ -2,7 +2,7 @@
 
 Loading resolves everything that does not depend on the batch size: variables and expressions,
 the width multiplier, the resolution, every layer's input channels (shapes are inferred layer to
-layer with the core's shape rules, ``cost_of(op, inputs).output_shape``), names and paths. Any
+layer with the core's shape rules, ``shape_of(op, inputs)``), names and paths. Any
 bad input -- YAML syntax, unknown keys, sizes, shapes that do not fit -- is a
 :class:`~convcost.frontends.yaml_nodes.SpecError` (an ``InputError``) whose message reads
 ``file:line:col: key.path: message``. The format is documented in ``docs/yaml.md``.

@@ -8,7 +8,7 @@ Everything else is ``other_ops``, one op per element touched, as stated below pe
 from __future__ import annotations
 
 from convcost.core.cost import Cost, numel
-from convcost.core.formula_table import formula
+from convcost.core.formula_table import formula, shape_rule
 from convcost.core.formulas._shapes import channels_first, one
 from convcost.core.ops import (
     Activation,
@@ -31,11 +31,11 @@ from convcost.core.shapes import transposed_output, window_output
 from convcost.errors import ShapeError
 
 
-@formula(Conv)
-def conv(op: Conv, inputs: tuple[Shape, ...]) -> Cost:
+@shape_rule(Conv)
+def conv_shape(op: Conv, inputs: tuple[Shape, ...]) -> Shape:
     x = one(inputs, "convolution")
     channels_first(x, op.dims + 2, op.in_channels, "convolution")
-    batch, spatial = x[0], x[2:]
+    spatial = x[2:]
     if op.transposed:
         out_spatial = tuple(
             transposed_output(n, k, s, lo, d, o)
@@ -44,8 +44,6 @@ def conv(op: Conv, inputs: tuple[Shape, ...]) -> Cost:
                 strict=True,
             )
         )
-        # every input element is scattered through C_out/groups x kernel weights
-        macs = batch * op.in_channels * numel(spatial) * (op.out_channels // op.groups)
     else:
         out_spatial = tuple(
             window_output(n, k, s, lo, hi, d)
@@ -53,39 +51,59 @@ def conv(op: Conv, inputs: tuple[Shape, ...]) -> Cost:
                 spatial, op.kernel, op.stride, op.padding, op.dilation, strict=True
             )
         )
+    return (x[0], op.out_channels, *out_spatial)
+
+
+@formula(Conv)
+def conv(op: Conv, inputs: tuple[Shape, ...]) -> Cost:
+    out = conv_shape(op, inputs)
+    x = inputs[0]
+    if op.transposed:
+        # every input element is scattered through C_out/groups x kernel weights
+        macs = x[0] * op.in_channels * numel(x[2:]) * (op.out_channels // op.groups)
+    else:
         # every output element gathers C_in/groups x kernel inputs
-        macs = batch * op.out_channels * numel(out_spatial) * (op.in_channels // op.groups)
-    macs *= op.kernel_volume
-    out = (batch, op.out_channels, *out_spatial)
+        macs = numel(out) * (op.in_channels // op.groups)
     return Cost(
         output_shape=out,
-        macs=macs,
+        macs=macs * op.kernel_volume,
         weights=op.out_channels * (op.in_channels // op.groups) * op.kernel_volume,
         bias=op.out_channels if op.bias else 0,
         other_ops=numel(out) if op.bias else 0,  # one bias add per output element
     )
 
 
-@formula(Linear)
-def linear(op: Linear, inputs: tuple[Shape, ...]) -> Cost:
+@shape_rule(Linear)
+def linear_shape(op: Linear, inputs: tuple[Shape, ...]) -> Shape:
     x = one(inputs, "linear")
     if len(x) < 2 or x[-1] != op.in_features:
         raise ShapeError(f"linear expects {op.in_features} input features, got shape {list(x)}")
-    out = (*x[:-1], op.out_features)
+    return (*x[:-1], op.out_features)
+
+
+@formula(Linear)
+def linear(op: Linear, inputs: tuple[Shape, ...]) -> Cost:
+    out = linear_shape(op, inputs)
     return Cost(
         output_shape=out,
-        macs=numel(x[:-1]) * op.in_features * op.out_features,
+        macs=numel(out[:-1]) * op.in_features * op.out_features,
         weights=op.in_features * op.out_features,
         bias=op.out_features if op.bias else 0,
         other_ops=numel(out) if op.bias else 0,
     )
 
 
-@formula(BatchNorm)
-def batch_norm(op: BatchNorm, inputs: tuple[Shape, ...]) -> Cost:
+@shape_rule(BatchNorm)
+def batch_norm_shape(op: BatchNorm, inputs: tuple[Shape, ...]) -> Shape:
     x = one(inputs, "batch-norm")
     if len(x) < 2 or x[1] != op.num_features:
         raise ShapeError(f"batch-norm expects {op.num_features} channels, got shape {list(x)}")
+    return x
+
+
+@formula(BatchNorm)
+def batch_norm(op: BatchNorm, inputs: tuple[Shape, ...]) -> Cost:
+    x = batch_norm_shape(op, inputs)
     return Cost(
         output_shape=x,
         affine=2 * op.num_features if op.affine else 0,
@@ -95,15 +113,20 @@ def batch_norm(op: BatchNorm, inputs: tuple[Shape, ...]) -> Cost:
     )
 
 
+@shape_rule(Activation)
+def activation_shape(op: Activation, inputs: tuple[Shape, ...]) -> Shape:
+    return one(inputs, "activation")
+
+
 @formula(Activation)
 def activation(op: Activation, inputs: tuple[Shape, ...]) -> Cost:
-    x = one(inputs, "activation")
+    x = activation_shape(op, inputs)
     ops = 0 if op.function == ActivationFn.IDENTITY else numel(x)
     return Cost(output_shape=x, other_ops=ops)  # one op per element
 
 
-@formula(Pool)
-def pool(op: Pool, inputs: tuple[Shape, ...]) -> Cost:
+@shape_rule(Pool)
+def pool_shape(op: Pool, inputs: tuple[Shape, ...]) -> Shape:
     x = one(inputs, "pooling")
     if len(x) != op.dims + 2:
         raise ShapeError(f"{op.dims}-D pooling expects a {op.dims + 2}-D input, got {list(x)}")
@@ -119,31 +142,45 @@ def pool(op: Pool, inputs: tuple[Shape, ...]) -> Cost:
             x[2:], op.kernel, op.stride, op.padding, op.dilation, strict=True
         )
     )
-    out = (x[0], x[1], *out_spatial)
-    kvol = numel(op.kernel)
-    return Cost(output_shape=out, other_ops=numel(out) * kvol)  # one op per window element
+    return (x[0], x[1], *out_spatial)
+
+
+@formula(Pool)
+def pool(op: Pool, inputs: tuple[Shape, ...]) -> Cost:
+    out = pool_shape(op, inputs)
+    return Cost(output_shape=out, other_ops=numel(out) * numel(op.kernel))  # per window element
+
+
+@shape_rule(AdaptivePool)
+def adaptive_pool_shape(op: AdaptivePool, inputs: tuple[Shape, ...]) -> Shape:
+    x = one(inputs, "adaptive pooling")
+    if len(x) != len(op.output_size) + 2:
+        raise ShapeError(f"adaptive pooling to {list(op.output_size)} got input {list(x)}")
+    return (x[0], x[1], *op.output_size)
 
 
 @formula(AdaptivePool)
 def adaptive_pool(op: AdaptivePool, inputs: tuple[Shape, ...]) -> Cost:
-    x = one(inputs, "adaptive pooling")
-    if len(x) != len(op.output_size) + 2:
-        raise ShapeError(f"adaptive pooling to {list(op.output_size)} got input {list(x)}")
-    out = (x[0], x[1], *op.output_size)
-    return Cost(output_shape=out, other_ops=numel(x))  # every input element once
+    out = adaptive_pool_shape(op, inputs)
+    return Cost(output_shape=out, other_ops=numel(inputs[0]))  # every input element once
+
+
+@shape_rule(GlobalPool)
+def global_pool_shape(op: GlobalPool, inputs: tuple[Shape, ...]) -> Shape:
+    x = one(inputs, "global pooling")
+    if len(x) < 3:
+        raise ShapeError(f"global pooling needs spatial dimensions, got shape {list(x)}")
+    return (x[0], x[1], *(1,) * (len(x) - 2)) if op.keepdim else (x[0], x[1])
 
 
 @formula(GlobalPool)
 def global_pool(op: GlobalPool, inputs: tuple[Shape, ...]) -> Cost:
-    x = one(inputs, "global pooling")
-    if len(x) < 3:
-        raise ShapeError(f"global pooling needs spatial dimensions, got shape {list(x)}")
-    out = (x[0], x[1], *(1,) * (len(x) - 2)) if op.keepdim else (x[0], x[1])
-    return Cost(output_shape=out, other_ops=numel(x))  # every input element once
+    out = global_pool_shape(op, inputs)
+    return Cost(output_shape=out, other_ops=numel(inputs[0]))  # every input element once
 
 
-@formula(Add)
-def add(op: Add, inputs: tuple[Shape, ...]) -> Cost:
+@shape_rule(Add)
+def add_shape(op: Add, inputs: tuple[Shape, ...]) -> Shape:
     if len(inputs) < 2:
         raise ShapeError(f"add joins two or more inputs, got {len(inputs)}")
     first = inputs[0]
@@ -151,11 +188,17 @@ def add(op: Add, inputs: tuple[Shape, ...]) -> Cost:
         if other != first:
             shapes = " and ".join(str(list(s)) for s in inputs)
             raise ShapeError(f"cannot add tensors of shapes {shapes}")
-    return Cost(output_shape=first, other_ops=numel(first) * (len(inputs) - 1))
+    return first
 
 
-@formula(Concat)
-def concat(op: Concat, inputs: tuple[Shape, ...]) -> Cost:
+@formula(Add)
+def add(op: Add, inputs: tuple[Shape, ...]) -> Cost:
+    out = add_shape(op, inputs)
+    return Cost(output_shape=out, other_ops=numel(out) * (len(inputs) - 1))
+
+
+@shape_rule(Concat)
+def concat_shape(op: Concat, inputs: tuple[Shape, ...]) -> Shape:
     if len(inputs) < 2:
         raise ShapeError(f"concat joins two or more inputs, got {len(inputs)}")
     first = inputs[0]
@@ -163,25 +206,44 @@ def concat(op: Concat, inputs: tuple[Shape, ...]) -> Cost:
         if len(other) != len(first) or other[0] != first[0] or other[2:] != first[2:]:
             shapes = " and ".join(str(list(s)) for s in inputs)
             raise ShapeError(f"cannot concatenate channels of shapes {shapes}")
-    out = (first[0], sum(s[1] for s in inputs), *first[2:])
-    return Cost(output_shape=out)
+    return (first[0], sum(s[1] for s in inputs), *first[2:])
 
 
-@formula(ChannelShuffle)
-def channel_shuffle(op: ChannelShuffle, inputs: tuple[Shape, ...]) -> Cost:
+@formula(Concat)
+def concat(op: Concat, inputs: tuple[Shape, ...]) -> Cost:
+    return Cost(output_shape=concat_shape(op, inputs))
+
+
+@shape_rule(ChannelShuffle)
+def channel_shuffle_shape(op: ChannelShuffle, inputs: tuple[Shape, ...]) -> Shape:
     x = one(inputs, "channel shuffle")
     if len(x) < 2 or x[1] % op.groups:
         raise ShapeError(f"channel shuffle in {op.groups} groups needs channels divisible by "
                          f"{op.groups}, got shape {list(x)}")
-    return Cost(output_shape=x)  # a copy: memory traffic, no arithmetic
+    return x
+
+
+@formula(ChannelShuffle)
+def channel_shuffle(op: ChannelShuffle, inputs: tuple[Shape, ...]) -> Cost:
+    return Cost(output_shape=channel_shuffle_shape(op, inputs))  # a copy: traffic, no arithmetic
+
+
+@shape_rule(Flatten)
+def flatten_shape(op: Flatten, inputs: tuple[Shape, ...]) -> Shape:
+    x = one(inputs, "flatten")
+    return (*x[: op.start_dim], numel(x[op.start_dim :]))
 
 
 @formula(Flatten, moves_data=False)
 def flatten(op: Flatten, inputs: tuple[Shape, ...]) -> Cost:
-    x = one(inputs, "flatten")
-    return Cost(output_shape=(*x[: op.start_dim], numel(x[op.start_dim :])))
+    return Cost(output_shape=flatten_shape(op, inputs))
+
+
+@shape_rule(Dropout)
+def dropout_shape(op: Dropout, inputs: tuple[Shape, ...]) -> Shape:
+    return one(inputs, "dropout")
 
 
 @formula(Dropout, moves_data=False)
 def dropout(op: Dropout, inputs: tuple[Shape, ...]) -> Cost:
-    return Cost(output_shape=one(inputs, "dropout"))  # identity at inference
+    return Cost(output_shape=dropout_shape(op, inputs))  # identity at inference

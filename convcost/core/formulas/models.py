@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from convcost.core.cost import Cost, numel
-from convcost.core.formula_table import formula
+from convcost.core.formula_table import formula, shape_rule
 from convcost.core.formulas._shapes import one
 from convcost.core.ops import (
     Einsum,
@@ -33,11 +33,8 @@ def _taps(mode: str, n_in: int, n_out: int, antialias: bool) -> int:
     return 2 * math.ceil(support) + 1
 
 
-@formula(Upsample)
-def upsample(op: Upsample, inputs: tuple[Shape, ...]) -> Cost:
-    """Other ops: per output element, one per input sample the interpolation reads (nearest 1,
-    linear 2, bilinear 4, bicubic 16, trilinear 8), fvcore's count for nearest and bilinear
-    extended to every mode."""
+@shape_rule(Upsample)
+def upsample_shape(op: Upsample, inputs: tuple[Shape, ...]) -> Shape:
     x = one(inputs, "upsampling")
     spatial = x[2:]
     if len(x) < 3 or (op.dims is not None and len(spatial) != op.dims):
@@ -54,10 +51,18 @@ def upsample(op: Upsample, inputs: tuple[Shape, ...]) -> Cost:
         out_spatial = tuple(math.floor(n * s) for n, s in zip(spatial, scale, strict=True))
         if any(n < 1 for n in out_spatial):
             raise ShapeError(f"upsampling {list(x)} by {list(op.scale)} leaves no output")
+    return (*x[:2], *out_spatial)
+
+
+@formula(Upsample)
+def upsample(op: Upsample, inputs: tuple[Shape, ...]) -> Cost:
+    """Other ops: per output element, one per input sample the interpolation reads (nearest 1,
+    linear 2, bilinear 4, bicubic 16, trilinear 8), fvcore's count for nearest and bilinear
+    extended to every mode."""
+    out = upsample_shape(op, inputs)
     taps = 1
-    for n_in, n_out in zip(spatial, out_spatial, strict=True):
+    for n_in, n_out in zip(inputs[0][2:], out[2:], strict=True):
         taps *= _taps(op.mode, n_in, n_out, op.antialias)
-    out = (*x[:2], *out_spatial)
     return Cost(output_shape=out, other_ops=numel(out) * taps)
 
 

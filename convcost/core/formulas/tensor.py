@@ -4,7 +4,7 @@ functions, reductions, embeddings."""
 from __future__ import annotations
 
 from convcost.core.cost import Cost, numel
-from convcost.core.formula_table import formula
+from convcost.core.formula_table import formula, shape_rule
 from convcost.core.formulas._shapes import one
 from convcost.core.ops import (
     Attention,
@@ -95,11 +95,16 @@ def norm(op: Norm, inputs: tuple[Shape, ...]) -> Cost:
     )
 
 
-@formula(Elementwise)
-def elementwise(op: Elementwise, inputs: tuple[Shape, ...]) -> Cost:
+@shape_rule(Elementwise)
+def elementwise_shape(op: Elementwise, inputs: tuple[Shape, ...]) -> Shape:
     if not inputs:
         raise ShapeError(f"{op.function} needs at least one input")
-    out = _broadcast(inputs, op.function)
+    return _broadcast(inputs, op.function)
+
+
+@formula(Elementwise)
+def elementwise(op: Elementwise, inputs: tuple[Shape, ...]) -> Cost:
+    out = elementwise_shape(op, inputs)
     return Cost(output_shape=out, other_ops=numel(out) * op.ops_per_element)
 
 
