@@ -142,3 +142,38 @@ def test_strict_passes_on_fully_costed_recurrent_layers(source: str) -> None:
 
     data = json.loads(result.stdout)
     assert data["lower_bound"] is False and data["totals"]["macs"] > 0
+
+
+class Experts(nn.Module):
+    """Four experts of 8 -> 16 in one grouped matmul, rows routed by offsets (as MoE layers
+    call torch._grouped_mm)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.w = nn.Parameter(torch.randn(4, 8, 16, dtype=torch.bfloat16))
+
+    def forward(self, x: Tensor) -> Tensor:
+        offs = torch.tensor([2, 5, 7, 10], dtype=torch.int32, device=x.device)
+        return torch._grouped_mm(x, self.w, offs=offs)
+
+
+def test_grouped_mm_costs_every_row_against_its_experts_matrix() -> None:
+    a = analyze_model(Experts(), (10, 8), dtype="bfloat16", device="cpu")
+    assert not a.uncounted
+    assert a.totals.macs == 10 * 8 * 16  # each of the 10 rows meets one 8×16 matrix
+    assert a.totals.params == 4 * 8 * 16
+
+
+class Counting(nn.Module):
+    def forward(self, x: Tensor) -> Tensor:
+        hist = torch.histc(x, bins=8)
+        values = torch.unique(x.round())
+        return hist.sum() + values.sum()
+
+
+def test_histogram_and_unique_read_every_element_once() -> None:
+    a = analyze_model(Counting(), (3, 4), device="cpu")
+    assert not a.uncounted, a.uncounted
+    by_op = {r.record.op.function: r.cost.other_ops for r in a.rows
+             if isinstance(r.record.op, Reduce)}
+    assert by_op["histc"] == 12 and by_op["_unique2"] == 12

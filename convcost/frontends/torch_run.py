@@ -50,12 +50,11 @@ def is_meta(model: nn.Module) -> bool:
 
 def walk_call(model: nn.Module, call: Call, execution: str, grad: bool = False) -> TorchWalk:
     """The walker over ``call`` (nested and keyword inputs bound onto ``forward``)."""
-    from convcost.frontends import torch_quantized, torch_selection
+    from convcost.frontends import torch_quantized
     from convcost.frontends.torch import walk
     from convcost.frontends.torch_inputs import bound_forward
 
     torch_quantized.register()
-    torch_selection.register()
     with bound_forward(model, call) as bound:
         return walk(bound, call.leaves(), grad=grad, execution=execution, seed=SEED)
 

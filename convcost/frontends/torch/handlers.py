@@ -81,6 +81,24 @@ def _bmm(w: WalkState, name: str, a: dict[str, Any], out: Any) -> None:
     w.emit(Matmul(), shapes, label(name))
 
 
+@handles("aten._grouped_mm")
+def _grouped_mm(w: WalkState, name: str, a: dict[str, Any], out: Any) -> None:
+    """Mixture-of-experts matmuls in one call: every row of ``self`` meets one group's matrix,
+    so the MACs are those of one (rows × K) by (K × N) product however the rows are split."""
+    x, m = a["self"], a["mat2"]
+    if x.dim() == 3:  # (G, M, K) by (G, K, N) or by (K, N_total): each group its own rows
+        rows, k = int(x.shape[0]) * int(x.shape[1]), int(x.shape[2])
+        n = int(m.shape[-1]) if m.dim() == 3 else int(m.shape[1]) // int(x.shape[0])
+    elif m.dim() == 3:  # (M_total, K) by (G, K, N): rows split among the groups
+        rows, k, n = int(x.shape[0]), int(x.shape[1]), int(m.shape[2])
+    else:  # (M, K_total) by (K_total, N): the contraction split among the groups
+        rows, k, n = int(x.shape[0]), int(x.shape[1]), int(m.shape[1])
+    shapes: list[tuple[int, ...]] = [(rows, k), (k, n)]
+    if a.get("bias") is not None:
+        shapes.append((n,))
+    w.emit(Matmul(), shapes, label(name))
+
+
 @handles("aten.mv", "aten.addmv")
 def _mv(w: WalkState, name: str, a: dict[str, Any], out: Any) -> None:
     mat, vec = (a["self"], a["vec"]) if name == "aten.mv" else (a["mat"], a["vec"])

@@ -169,15 +169,17 @@ def _scan(w: WalkState, name: str, a: dict[str, Any], out: Any) -> None:
 
 
 @handles("aten.nonzero", "aten.argwhere", "aten.nonzero_static", "aten.topk",
-         "aten.kthvalue", "aten.median", "aten.nanmedian", "aten.mode")
+         "aten.kthvalue", "aten.median", "aten.nanmedian", "aten.mode", "aten._unique",
+         "aten._unique2", "aten.unique_dim", "aten.unique_consecutive", "aten.histc",
+         "aten.bincount")
 def _select(w: WalkState, name: str, a: dict[str, Any], out: Any) -> None:
-    """Finding positions or order statistics (nonzero, top-k, median): one op per element
-    read, like a reduction."""
+    """Finding positions, order statistics or counts (nonzero, top-k, median, unique, a
+    histogram): one op per element read, like a reduction."""
     base = name.removeprefix("aten.")
     x = a["self"]
     dim = a.get("dim")
-    dims = () if dim is None or base in ("nonzero", "argwhere", "nonzero_static") else \
-        (int(dim),)
+    dims = () if not isinstance(dim, int) or base in ("nonzero", "argwhere", "nonzero_static") \
+        else (int(dim),)
     w.emit(Reduce(base, dims, keepdim=bool(dims)), [shape_of(x)], base)
 
 

@@ -35,6 +35,7 @@ IGNORED: frozenset[str] = frozenset(
         "aten.as_strided_scatter", "aten.diagonal_scatter", "aten._to_dense",
         "aten.pixel_shuffle", "aten.pixel_unshuffle", "aten.channel_shuffle",
         "aten.native_channel_shuffle",
+        "aten.im2col", "aten.col2im",  # F.unfold / F.fold: patches rearranged
         # padding by reflection or replication: a copy with index arithmetic, no data arithmetic
         "aten.reflection_pad1d", "aten.reflection_pad2d", "aten.reflection_pad3d",
         "aten.replication_pad1d", "aten.replication_pad2d", "aten.replication_pad3d",
