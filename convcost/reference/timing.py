@@ -170,14 +170,11 @@ def time_ops(ops: Sequence[Op], input_shape: Shape, s: Settings) -> Timing:
 # ---------------------------------------------------------------- one layer: compare
 
 
-@dataclass(frozen=True)
-class CompareTiming:
-    settings: Settings
+class _BothForms:
+    """A conv timed in its standard and its separable form, with the MACs of each."""
+
     standard: Timing
-    depthwise: Timing
-    pointwise: Timing
     separable: Timing
-    """Depthwise then pointwise, timed as one sequence."""
     standard_macs: int
     separable_macs: int
 
@@ -189,6 +186,18 @@ class CompareTiming:
     @property
     def macs_speedup(self) -> float:
         return self.standard_macs / self.separable_macs if self.separable_macs else math.inf
+
+
+@dataclass(frozen=True)
+class CompareTiming(_BothForms):
+    settings: Settings
+    standard: Timing
+    depthwise: Timing
+    pointwise: Timing
+    separable: Timing
+    """Depthwise then pointwise, timed as one sequence."""
+    standard_macs: int
+    separable_macs: int
 
     @property
     def warnings(self) -> list[str]:
@@ -221,7 +230,7 @@ def measure_comparison(c: Comparison, s: Settings,
 
 
 @dataclass(frozen=True)
-class LayerTiming:
+class LayerTiming(_BothForms):
     """One convolution as written and its other form, both timed."""
 
     name: str
@@ -235,14 +244,6 @@ class LayerTiming:
     standard_intensity: float
     """MACs per byte moved (float32 unless the model says otherwise)."""
     separable_intensity: float
-
-    @property
-    def speedup(self) -> float:
-        return self.standard.median_ms / self.separable.median_ms
-
-    @property
-    def macs_speedup(self) -> float:
-        return self.standard_macs / self.separable_macs if self.separable_macs else math.inf
 
     @property
     def noisy(self) -> bool:
