@@ -189,11 +189,7 @@ def analyze(
     if measure:
         from convcost.reference import timing as timer
 
-        parse.positive("--repeats", repeats)
-        parse.non_negative("--warmup", warmup)
-        if threads is not None:
-            parse.positive("--threads", threads)
-        how = timer.settings(repeats, warmup, threads=threads)
+        how = options.measure_settings(repeats, warmup, threads)
         with console.progress("Timing both forms with torch", timer.count_jobs(result.analysis)
                               ) as advance:
             timing = timer.measure_analysis(result.analysis, how, advance)

@@ -91,12 +91,8 @@ def compare(
     if measure:
         from convcost.reference import timing as timer
 
-        parse.positive("--repeats", repeats)
-        parse.non_negative("--warmup", warmup)
-        if threads is not None:
-            parse.positive("--threads", threads)
+        how = options.measure_settings(repeats, warmup, threads)
         with console.progress("Timing the layers with torch", 4) as advance:
-            how = timer.settings(repeats, warmup, threads=threads)
             timing = timer.measure_comparison(comparison, how, advance)
 
     from convcost.report import measure as measured
