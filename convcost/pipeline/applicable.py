@@ -69,17 +69,17 @@ def refuse_inapplicable(source: object, given: Given, *, needs_input: bool = Tru
                              "key; --resolution and --batch change it); remove --input",
                              Context(flag="--input"))
         if given.kwargs:
-            raise InputError("--kwargs applies to torch factories, not YAML descriptions",
+            raise InputError("applies to torch factories, not YAML descriptions",
                              Context(flag="--kwargs"))
         return
     what = "an ONNX file" if kind is SourceKind.ONNX else "a torch model"
     for flag, value in (("--width-mult", given.width_mult), ("--resolution", given.resolution),
                         ("--batch", given.batch)):
         if value is not None:
-            raise InputError(f"{flag} applies to YAML descriptions, not {what}; "
+            raise InputError(f"applies to YAML descriptions, not {what}; "
                              f"{_NOT_TORCH[flag]}", Context(flag=flag))
     if kind is SourceKind.ONNX and given.kwargs:
-        raise InputError("--kwargs applies to torch factories, not ONNX files",
+        raise InputError("applies to torch factories, not ONNX files",
                          Context(flag="--kwargs"))
     if kind is SourceKind.TORCH and needs_input and not given.inputs and _readable(source):
         raise InputError("a torch model needs an input shape, e.g. --input 1,3,224,224",

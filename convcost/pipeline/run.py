@@ -66,7 +66,7 @@ def run(source: Any, opts: Options) -> ModelReport:
     from convcost.pipeline.applicable import Given, refuse_inapplicable
 
     refuse_inapplicable(source, Given(
-        inputs=bool(opts.inputs or opts.input_kwargs), kwargs=bool(opts.kwargs),
+        inputs=bool(opts.inputs or opts.input_kwargs), kwargs=opts.kwargs is not None,
         width_mult=opts.width_mult,
         resolution=opts.resolution, batch=opts.batch))
     if Tool.ONNX_TOOL in opts.reference and not is_onnx(source):
