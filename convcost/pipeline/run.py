@@ -25,6 +25,10 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Options:
+    """What was asked for one analysis; ``None`` (or empty) where nothing was given, so that
+    a given value -- even the default's -- always applies, and one that does not apply to the
+    source is refused (:mod:`convcost.pipeline.applicable`)."""
+
     inputs: tuple[Any, ...] = ()
     """torch inputs as ``InputSpec`` (shape with batch, dtype), tuples of them or plain values;
     YAML carries its own."""
@@ -67,8 +71,7 @@ def run(source: Any, opts: Options) -> ModelReport:
 
     refuse_inapplicable(source, Given(
         inputs=bool(opts.inputs or opts.input_kwargs), kwargs=opts.kwargs is not None,
-        width_mult=opts.width_mult,
-        resolution=opts.resolution, batch=opts.batch))
+        width_mult=opts.width_mult, resolution=opts.resolution, batch=opts.batch))
     if Tool.ONNX_TOOL in opts.reference and not is_onnx(source):
         raise InputError("onnx-tool counts ONNX files only; use fvcore or torch here",
                          Context(flag="--reference"))
