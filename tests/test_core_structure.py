@@ -94,6 +94,9 @@ def test_every_op_says_its_label_geometry_and_group_and_has_a_formula() -> None:
                 if isinstance(v, type) and is_dataclass(v) and issubclass(v, ops.OpInfo)]
     assert len(op_types) >= 25
     assert set(op_types) == set(registered())
+    from convcost.core.formula_table import SHAPES
+
+    assert set(op_types) == set(SHAPES)  # a shape rule apart from every formula
     for t in op_types:
         for method in ("label", "geometry", "group"):
             assert callable(getattr(t, method)), (t, method)

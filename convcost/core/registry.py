@@ -70,12 +70,11 @@ def _compute(op: Op, shapes: tuple[Shape, ...], dtype: DType) -> Cost:
 
 def shape_of(op: Op, inputs: Sequence[Shape]) -> Shape:
     """The output shape of ``op`` on inputs of these shapes (batch first), from its shape rule
-    alone: nothing is costed. Every op the YAML compiler makes has a rule; an op met only in
-    torch or ONNX graphs without one falls back to its formula's output shape."""
+    alone: nothing is costed (every formula takes its output shape from the same rule)."""
     shapes = tuple(tuple(s) for s in inputs)
     rule = SHAPES.get(type(op))
     if rule is None:
-        return cost_of(op, shapes).output_shape
+        raise InputError(f"no shape rule for {type(op).__name__}")
     for s in shapes:
         if any((not isinstance(d, int)) or d < 1 for d in s):
             raise ShapeError(f"shape {list(s)} must hold positive integers")

@@ -72,11 +72,8 @@ sigmoids, 2 tanh, c = f*c + i*g (3), h = o*tanh(c) (1); GRU 2 sums, 2 sigmoids,
 n = tanh(x_n + r*h_n) (3), h = n + z*(h - n) (3); RNN 1 sum and the activation."""
 
 
-@formula(Recurrent)
-def recurrent(op: Recurrent, inputs: tuple[Shape, ...]) -> Cost:
-    """MACs per step and batch row: gates x hidden x (input + state), plus hidden x proj for a
-    projected LSTM (4·H·(I+H) LSTM, 3·H·(I+H) GRU, H·(I+H) RNN), as the decomposed path runs
-    it; other ops: gate work (see ``_GATE_OPS``) and both biases (2 x gates x hidden)."""
+@shape_rule(Recurrent)
+def recurrent_shape(op: Recurrent, inputs: tuple[Shape, ...]) -> Shape:
     x = one(inputs, f"{op.cell} layer")
     rank = (2, 3) if op.sequence else (1, 2)
     if len(x) not in rank or x[-1] != op.input_size:
@@ -84,12 +81,21 @@ def recurrent(op: Recurrent, inputs: tuple[Shape, ...]) -> Cost:
             f"{op.cell} expects input of rank {rank[0]} or {rank[1]} with "
             f"{op.input_size} features, got shape {list(x)}"
         )
-    rows = numel(x[:-1])  # steps x batch
+    return (*x[:-1], op.state_size)
+
+
+@formula(Recurrent)
+def recurrent(op: Recurrent, inputs: tuple[Shape, ...]) -> Cost:
+    """MACs per step and batch row: gates x hidden x (input + state), plus hidden x proj for a
+    projected LSTM (4·H·(I+H) LSTM, 3·H·(I+H) GRU, H·(I+H) RNN), as the decomposed path runs
+    it; other ops: gate work (see ``_GATE_OPS``) and both biases (2 x gates x hidden)."""
+    out = recurrent_shape(op, inputs)
+    rows = numel(out[:-1])  # steps x batch
     g, h, state = op.gates, op.hidden_size, op.state_size
     weights = g * h * (op.input_size + state) + (state * h if op.proj_size else 0)
     bias = 2 * g * h if op.bias else 0
     return Cost(
-        output_shape=(*x[:-1], state),
+        output_shape=out,
         macs=rows * weights,
         weights=weights,
         bias=bias,
@@ -97,31 +103,41 @@ def recurrent(op: Recurrent, inputs: tuple[Shape, ...]) -> Cost:
     )
 
 
-@formula(GridSample)
-def grid_sample(op: GridSample, inputs: tuple[Shape, ...]) -> Cost:
-    """Other ops: per output element, one per input sample read (bilinear 4, trilinear 8,
-    bicubic 16, nearest 1)."""
+@shape_rule(GridSample)
+def grid_sample_shape(op: GridSample, inputs: tuple[Shape, ...]) -> Shape:
     if len(inputs) != 2:
         raise ShapeError(f"grid_sample takes an input and a grid, got {len(inputs)} shapes")
     x, grid = inputs
     dims = len(x) - 2
     if dims not in (2, 3) or len(grid) != dims + 2 or grid[-1] != dims or grid[0] != x[0]:
         raise ShapeError(f"grid_sample: input {list(x)} and grid {list(grid)} do not match")
-    out = (x[0], x[1], *grid[1:-1])
-    taps = _TAPS[op.mode] ** dims
+    return (x[0], x[1], *grid[1:-1])
+
+
+@formula(GridSample)
+def grid_sample(op: GridSample, inputs: tuple[Shape, ...]) -> Cost:
+    """Other ops: per output element, one per input sample read (bilinear 4, trilinear 8,
+    bicubic 16, nearest 1)."""
+    out = grid_sample_shape(op, inputs)
+    taps = _TAPS[op.mode] ** (len(inputs[0]) - 2)
     return Cost(output_shape=out, other_ops=numel(out) * taps)
+
+
+@shape_rule(RoiAlign)
+def roi_align_shape(op: RoiAlign, inputs: tuple[Shape, ...]) -> Shape:
+    if len(inputs) != 2:
+        raise ShapeError(f"roi_align takes features and boxes, got {len(inputs)} shapes")
+    x, boxes = inputs
+    if len(x) != 4 or len(boxes) != 2 or boxes[1] != 5:
+        raise ShapeError(f"roi_align: features {list(x)} and boxes {list(boxes)}")
+    return (boxes[0], x[1], *op.output_size)
 
 
 @formula(RoiAlign)
 def roi_align(op: RoiAlign, inputs: tuple[Shape, ...]) -> Cost:
     """Other ops: per output bin, sampling_ratio² bilinear samples of 4 reads each, and one
     op per sample to average them."""
-    if len(inputs) != 2:
-        raise ShapeError(f"roi_align takes features and boxes, got {len(inputs)} shapes")
-    x, boxes = inputs
-    if len(x) != 4 or len(boxes) != 2 or boxes[1] != 5:
-        raise ShapeError(f"roi_align: features {list(x)} and boxes {list(boxes)}")
-    out = (boxes[0], x[1], *op.output_size)
+    out = roi_align_shape(op, inputs)
     samples = op.sampling_ratio**2
     return Cost(output_shape=out, other_ops=numel(out) * samples * 5)
 
@@ -151,39 +167,54 @@ def _einsum_sizes(equation: str, inputs: tuple[Shape, ...]) -> tuple[dict[str, i
     return sizes, rhs
 
 
-@formula(Einsum)
-def einsum(op: Einsum, inputs: tuple[Shape, ...]) -> Cost:
+@shape_rule(Einsum)
+def einsum_shape(op: Einsum, inputs: tuple[Shape, ...]) -> Shape:
     if not inputs:
         raise ShapeError("einsum needs at least one operand")
     sizes, rhs = _einsum_sizes(op.equation, inputs)
+    return tuple(sizes[c] for c in rhs)
+
+
+@formula(Einsum)
+def einsum(op: Einsum, inputs: tuple[Shape, ...]) -> Cost:
+    out = einsum_shape(op, inputs)
+    sizes, _ = _einsum_sizes(op.equation, inputs)
     points = math.prod(sizes.values())
-    out = tuple(sizes[c] for c in rhs)
     if len(inputs) == 1:
         return Cost(output_shape=out, other_ops=points)
     return Cost(output_shape=out, macs=points)
+
+
+@shape_rule(EmbeddingBag)
+def embedding_bag_shape(op: EmbeddingBag, inputs: tuple[Shape, ...]) -> Shape:
+    if len(inputs) != 2:
+        raise ShapeError(f"embedding_bag takes indices and bags, got {len(inputs)} shapes")
+    return (inputs[1][0], op.embedding_dim)
 
 
 @formula(EmbeddingBag)
 def embedding_bag(op: EmbeddingBag, inputs: tuple[Shape, ...]) -> Cost:
     """Other ops: one per gathered element (the sum, mean or max), one more per element with
     per-sample weights, and one division per output element for the mean."""
-    if len(inputs) != 2:
-        raise ShapeError(f"embedding_bag takes indices and bags, got {len(inputs)} shapes")
-    ids, bags = inputs
-    gathered = numel(ids) * op.embedding_dim
-    out = (bags[0], op.embedding_dim)
+    out = embedding_bag_shape(op, inputs)
+    gathered = numel(inputs[0]) * op.embedding_dim
     ops = gathered * (2 if op.per_sample_weights else 1)
     ops += numel(out) if op.mode == "mean" else 0
     return Cost(output_shape=out, weights=op.num_embeddings * op.embedding_dim,
                 other_ops=ops)
 
 
+@shape_rule(Nms)
+def nms_shape(op: Nms, inputs: tuple[Shape, ...]) -> Shape:
+    boxes = inputs[0] if inputs else ()
+    if len(boxes) != 2 or boxes[1] != 4:
+        raise ShapeError(f"nms takes boxes of shape (n, 4), got {list(boxes)}")
+    return (boxes[0],)
+
+
 @formula(Nms)
 def nms(op: Nms, inputs: tuple[Shape, ...]) -> Cost:
     """Other ops: one IoU test per pair of boxes, n·(n−1)/2 (every pair tested; boxes already
     suppressed are skipped at run time, so this is the most it does)."""
-    boxes = inputs[0] if inputs else ()
-    if len(boxes) != 2 or boxes[1] != 4:
-        raise ShapeError(f"nms takes boxes of shape (n, 4), got {list(boxes)}")
-    n = boxes[0]
+    (n,) = nms_shape(op, inputs)
     return Cost(output_shape=(n,), other_ops=n * (n - 1) // 2)

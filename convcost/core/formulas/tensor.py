@@ -34,8 +34,13 @@ def _broadcast(shapes: tuple[Shape, ...], what: str) -> Shape:
     return tuple(out)
 
 
-@formula(Matmul)
-def matmul(op: Matmul, inputs: tuple[Shape, ...]) -> Cost:
+@shape_rule(Matmul)
+def matmul_shape(op: Matmul, inputs: tuple[Shape, ...]) -> Shape:
+    return _matmul_parts(inputs)[0]
+
+
+def _matmul_parts(inputs: tuple[Shape, ...]) -> tuple[Shape, int]:
+    """The output shape and the inner size k."""
     if len(inputs) not in (2, 3):
         raise ShapeError(f"matmul takes two inputs (and an optional addend), got {len(inputs)}")
     a, b = inputs[0], inputs[1]
@@ -45,15 +50,18 @@ def matmul(op: Matmul, inputs: tuple[Shape, ...]) -> Cost:
     if k != k2:
         raise ShapeError(f"matmul: inner sizes differ, shapes {list(a)} and {list(b)}")
     batch = _broadcast((a[:-2], b[:-2]), "matmul batch") if a[:-2] or b[:-2] else ()
-    out = (*batch, m, n)
+    return (*batch, m, n), k
+
+
+@formula(Matmul)
+def matmul(op: Matmul, inputs: tuple[Shape, ...]) -> Cost:
+    out, k = _matmul_parts(inputs)
     added = numel(out) if len(inputs) == 3 else 0  # one add per output element
-    return Cost(output_shape=out, macs=numel(batch) * m * k * n, other_ops=added)
+    return Cost(output_shape=out, macs=numel(out) * k, other_ops=added)
 
 
-@formula(Attention)
-def attention(op: Attention, inputs: tuple[Shape, ...]) -> Cost:
-    """MACs of q·kᵀ (L·S·E per head) and of scores·v (L·S·Ev per head), as
-    torch.utils.flop_counter's sdpa_flop_count / 2; other ops: one softmax op per score."""
+@shape_rule(Attention)
+def attention_shape(op: Attention, inputs: tuple[Shape, ...]) -> Shape:
     if len(inputs) != 3:
         raise ShapeError(f"attention takes q, k and v, got {len(inputs)} inputs")
     q, k, v = inputs
@@ -68,25 +76,40 @@ def attention(op: Attention, inputs: tuple[Shape, ...]) -> Cost:
         heads, kv_heads = q[-3], k[-3]
         if q[:-3] != k[:-3] or heads % kv_heads:
             raise ShapeError(f"attention: {heads} query heads do not share {kv_heads} kv heads")
-    batch = numel(q[:-2])
-    scores = batch * length * s
+    return (*q[:-2], length, ev)
+
+
+@formula(Attention)
+def attention(op: Attention, inputs: tuple[Shape, ...]) -> Cost:
+    """MACs of q·kᵀ (L·S·E per head) and of scores·v (L·S·Ev per head), as
+    torch.utils.flop_counter's sdpa_flop_count / 2; other ops: one softmax op per score."""
+    out = attention_shape(op, inputs)
+    q, k, v = inputs
+    (length, e), s, ev = q[-2:], k[-2], v[-1]
+    scores = numel(q[:-2]) * length * s
     return Cost(
-        output_shape=(*q[:-2], length, ev),
+        output_shape=out,
         macs=scores * e + scores * ev,
         other_ops=scores,
     )
 
 
-@formula(Norm)
-def norm(op: Norm, inputs: tuple[Shape, ...]) -> Cost:
-    """Other ops per element: statistics 1 + normalise 1 + scale 1 (if weight) + shift 1
-    (if bias)."""
+@shape_rule(Norm)
+def norm_shape(op: Norm, inputs: tuple[Shape, ...]) -> Shape:
     x = one(inputs, str(op.function))
     if op.function in (NormFn.LAYER, NormFn.RMS):
         if tuple(x[len(x) - len(op.shape) :]) != op.shape or len(x) < len(op.shape):
             raise ShapeError(f"{op.function} over {list(op.shape)} got input shape {list(x)}")
     elif len(x) < 2 or x[1] != op.shape[0] or x[1] % op.groups:
         raise ShapeError(f"{op.function} of {op.shape[0]} channels got input shape {list(x)}")
+    return x
+
+
+@formula(Norm)
+def norm(op: Norm, inputs: tuple[Shape, ...]) -> Cost:
+    """Other ops per element: statistics 1 + normalise 1 + scale 1 (if weight) + shift 1
+    (if bias)."""
+    x = norm_shape(op, inputs)
     per = numel(op.shape)
     return Cost(
         output_shape=x,
@@ -108,29 +131,42 @@ def elementwise(op: Elementwise, inputs: tuple[Shape, ...]) -> Cost:
     return Cost(output_shape=out, other_ops=numel(out) * op.ops_per_element)
 
 
-@formula(Reduce)
-def reduce(op: Reduce, inputs: tuple[Shape, ...]) -> Cost:
+@shape_rule(Reduce)
+def reduce_shape(op: Reduce, inputs: tuple[Shape, ...]) -> Shape:
     x = one(inputs, op.function)
     rank = len(x)
     dims = {d % rank for d in op.dims} if op.dims and rank else set(range(rank))
     if any(not -max(rank, 1) <= d < max(rank, 1) for d in op.dims):
         raise ShapeError(f"{op.function} over dims {list(op.dims)} of shape {list(x)}")
     if op.keepdim:
-        out = tuple(1 if i in dims else n for i, n in enumerate(x))
-    else:
-        out = tuple(n for i, n in enumerate(x) if i not in dims)
-    return Cost(output_shape=out, other_ops=numel(x))  # every input element once
+        return tuple(1 if i in dims else n for i, n in enumerate(x))
+    return tuple(n for i, n in enumerate(x) if i not in dims)
+
+
+@formula(Reduce)
+def reduce(op: Reduce, inputs: tuple[Shape, ...]) -> Cost:
+    out = reduce_shape(op, inputs)
+    return Cost(output_shape=out, other_ops=numel(inputs[0]))  # every input element once
+
+
+@shape_rule(Embedding)
+def embedding_shape(op: Embedding, inputs: tuple[Shape, ...]) -> Shape:
+    return (*one(inputs, "embedding"), op.embedding_dim)
 
 
 @formula(Embedding)
 def embedding(op: Embedding, inputs: tuple[Shape, ...]) -> Cost:
-    ids = one(inputs, "embedding")
     return Cost(
-        output_shape=(*ids, op.embedding_dim),
+        output_shape=embedding_shape(op, inputs),
         weights=op.num_embeddings * op.embedding_dim,
     )
 
 
+@shape_rule(FreeParameter)
+def free_parameter_shape(op: FreeParameter, inputs: tuple[Shape, ...]) -> Shape:
+    return (op.numel,)
+
+
 @formula(FreeParameter, moves_data=False)  # read by the op that uses it, counted there
 def free_parameter(op: FreeParameter, inputs: tuple[Shape, ...]) -> Cost:
-    return Cost(output_shape=(op.numel,), free=op.numel)
+    return Cost(output_shape=free_parameter_shape(op, inputs), free=op.numel)
