@@ -1,16 +1,47 @@
-"""The CLI's SIGINT handler, installed before any heavy import (it imports nothing itself)."""
+"""The CLI's SIGINT handler, installed before any heavy import (it imports only what the
+interpreter has already loaded).
+
+A Ctrl-C is raised as :class:`Interrupted`, except while a module is being imported: an
+exception thrown into an extension module's initialisation (torch's ``_C`` through pybind11)
+can abort the process or leave a half-initialised module behind. Then the interrupt waits, polled
+by a short timer, until no import is in progress, and is raised there.
+"""
 
 import signal
+import sys
 
 from convcost._interrupt import Interrupted
 
 received: list[int] = []
-"""Non-empty once the user pressed Ctrl-C: a library interrupted mid-import may turn the
-exception into another one (a half-initialised module), and it is still the user's Ctrl-C."""
+"""Non-empty once the user pressed Ctrl-C: whatever the interrupted code turned the exception
+into, it is still the user's Ctrl-C."""
+
+_POLL_S = 0.02
+
+
+def _importing() -> bool:
+    """Whether some module is being imported right now (its spec is marked initialising)."""
+    for module in list(sys.modules.values()):
+        spec = getattr(module, "__spec__", None)
+        if spec is not None and getattr(spec, "_initializing", False):
+            return True
+    return False
+
+
+def _raise_when_safe(signum: int, frame: object) -> None:
+    if _importing():
+        signal.setitimer(signal.ITIMER_REAL, _POLL_S)
+        return
+    signal.signal(signal.SIGALRM, signal.SIG_DFL)
+    raise Interrupted
 
 
 def _on_sigint(signum: int, frame: object) -> None:
     received.append(signum)
+    if _importing() and hasattr(signal, "setitimer"):
+        signal.signal(signal.SIGALRM, _raise_when_safe)
+        signal.setitimer(signal.ITIMER_REAL, _POLL_S)
+        return
     raise Interrupted
 
 
