@@ -126,6 +126,21 @@ def test_a_closed_pipe_with_a_long_report(tmp_path: Path) -> None:
     assert err == "", err
 
 
+@pytest.mark.parametrize("args", [["--help"], ["analyze", "--help"], ["check", "--help"]])
+def test_help_into_a_closed_pipe_is_quiet(args: list[str], tmp_path: Path) -> None:
+    """`convcost analyze --help | head -1`: click and Rich answer a closed stdout with
+    sys.exit(1), which is not a model calling sys.exit."""
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before anything is written
+    try:
+        result = subprocess.run([str(CONVCOST), *args], cwd=tmp_path, stdout=write,
+                                stderr=subprocess.PIPE, text=True, timeout=300)
+    finally:
+        os.close(write)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == "", result.stderr
+
+
 def test_a_full_stdout_is_one_line(tmp_path: Path) -> None:
     if not Path("/dev/full").exists():
         pytest.skip("no /dev/full")

@@ -112,6 +112,10 @@ class _Boundary(TyperGroup):
         except SystemExit as e:  # only the model's code calls sys.exit inside a command
             if received:
                 return _interrupted()
+            if _stdout_dropped(e):
+                # click or Rich met a closed stdout (`convcost analyze --help | head -1`) and
+                # called sys.exit(1): the output was simply not wanted
+                return 0
             _fail(f"the model called sys.exit({e.code!r})")
             return 3
         except BaseException as e:  # KeyboardInterrupt, GeneratorExit... raised by the model
@@ -119,6 +123,19 @@ class _Boundary(TyperGroup):
                 return _interrupted()
             _fail(f"the model raised {first_line(e)}")
             return 3
+
+
+def _stdout_dropped(exit_: SystemExit) -> bool:
+    """Whether this sys.exit(1) is click's or Rich's answer to a closed stdout (they raise it
+    from their own broken-pipe handling), not the model's."""
+    tb = exit_.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is None:
+        return False
+    code = tb.tb_frame.f_code
+    return code.co_name == "on_broken_pipe" or (
+        type(sys.stdout).__name__ == "PacifyFlushWrapper" and code.co_name == "main")
 
 
 def _interrupted() -> int:
