@@ -5,15 +5,18 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from convcost.cli import console, options, parse
-from convcost.core.analysis import Variant
 from convcost.errors import Context, InputError
 from convcost.frontends.source_kind import split_target
 from convcost.reference.counts import Tool
 from convcost.report.formats import Format
+
+if TYPE_CHECKING:
+    from convcost.core.analysis import Variant
 
 EXAMPLE = """[b]Examples[/b]
 
@@ -62,6 +65,8 @@ def parse_kwargs(text: str | None) -> dict[str, object] | None:
 
 
 def parse_as(text: str | None) -> Variant:
+    from convcost.core.analysis import Variant  # the variants machinery, only when asked
+
     if text is None:
         return Variant.AS_WRITTEN
     word = text.strip().lower()

@@ -11,15 +11,17 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from convcost.budget.layer_diff import LayerCost
 from convcost.cli import console
 from convcost.errors import Context, InputError
 from convcost.frontends.source_kind import is_yaml, split_target
 from convcost.report.formats import Format
+
+if TYPE_CHECKING:
+    from convcost.budget.layer_diff import LayerCost
 
 EXAMPLE = """[b]Examples[/b]
 
