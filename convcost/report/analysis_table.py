@@ -15,7 +15,7 @@ from convcost.core.convention import CONVENTION
 from convcost.report import numbers as n
 from convcost.report.analysis import BAR_WIDTH, Line, ModelReport, tally_lines
 from convcost.report.fast_table import FastTable
-from convcost.report.fit import Fitted, add_columns
+from convcost.report.fit import Fitted, fitted_table
 from convcost.report.formats import to_markdown
 
 
@@ -159,17 +159,8 @@ def breakdown_table(analysis: Analysis) -> RenderableType:
              n.pct(b.weights_pct), f"{b.params:,}", n.pct(b.params_pct)]
             for b in analysis.breakdown]
 
-    def build(drop: tuple[str, ...]) -> Table:
-        table = Table(title="Breakdown by layer type (the paper's Table 2)",
-                      title_justify="left", header_style="bold")
-        keep = [i for i, h in enumerate(head) if h not in drop]
-        cells = [[r[i] for i in keep] for r in rows]
-        add_columns(table, [head[i] for i in keep], cells, numeric=lambda h: h != "type")
-        for r in cells:
-            table.add_row(*r)
-        return table
-
-    return Fitted(build, ("% params", "params", "% weights"))
+    return fitted_table("Breakdown by layer type (the paper's Table 2)", head, rows,
+                        ("% params", "params", "% weights"), text=("type",))
 
 
 def variants_table(analysis: Analysis) -> RenderableType:
@@ -188,18 +179,9 @@ def variants_table(analysis: Analysis) -> RenderableType:
         rows.append([labels[v] + mark, f"{t.macs:,}", n.human(t.macs), f"{t.weights:,}",
                      f"{t.params:,}", f"{ratio:.3f}×"])
 
-    def build(drop: tuple[str, ...]) -> Table:
-        table = Table(title="The whole model in each form", title_justify="left",
-                      header_style="bold", caption="\n".join(tally_lines(analysis)) or None,
-                      caption_justify="left")
-        keep = [i for i, h in enumerate(head) if h not in drop]
-        cells = [[r[i] for i in keep] for r in rows]
-        add_columns(table, [head[i] for i in keep], cells, numeric=lambda h: h != "form")
-        for r in cells:
-            table.add_row(*r)
-        return table
-
-    return Fitted(build, ("", "params"))
+    return fitted_table("The whole model in each form", head, rows, ("", "params"),
+                        text=("form",), caption="\n".join(tally_lines(analysis)) or None,
+                        caption_justify="left")
 
 
 def summary_lines(report: ModelReport) -> list[Text]:

@@ -4,6 +4,7 @@ digits: numeric columns keep their full width; text columns fold onto a second l
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.measure import Measurement
@@ -51,3 +52,26 @@ def add_columns(table: Table, head: Sequence[str], rows: Sequence[Sequence[str]]
         else:
             table.add_column(h, justify="left", overflow="fold", min_width=min(width, 10),
                              footer=footer[i] if footer else "")
+
+
+def fitted_table(title: str, head: Sequence[str], rows: Sequence[Sequence[str]],
+                 drop_order: Sequence[str], *, text: Sequence[str],
+                 footer: Sequence[str] | None = None,
+                 end_section: Sequence[bool] | None = None, **table: Any) -> Fitted:
+    """A titled table of string cells that fits the console (:class:`Fitted`): the columns
+    named in ``text`` fold, the others are numbers kept whole; ``end_section`` marks the rows
+    a rule follows; further keyword arguments go to Rich's ``Table``."""
+    text_columns = frozenset(text)
+
+    def build(drop: tuple[str, ...]) -> Table:
+        keep = [i for i, h in enumerate(head) if h not in drop]
+        out = Table(title=title, title_justify="left", header_style="bold", **table)
+        cells = [[r[i] for i in keep] for r in rows]
+        add_columns(out, [head[i] for i in keep], cells,
+                    numeric=lambda h: h not in text_columns,
+                    footer=[footer[i] for i in keep] if footer else None)
+        for n, r in enumerate(cells):
+            out.add_row(*r, end_section=bool(end_section and end_section[n]))
+        return out
+
+    return Fitted(build, drop_order)

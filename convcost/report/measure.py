@@ -9,11 +9,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Group, RenderableType
-from rich.table import Table
 from rich.text import Text
 
 from convcost.core.rewrite import Comparison
-from convcost.report.fit import Fitted, add_columns
+from convcost.report.fit import fitted_table
 
 if TYPE_CHECKING:
     from convcost.reference.timing import CompareTiming, ModelTiming, Settings, Timing
@@ -98,17 +97,9 @@ def compare_table(c: Comparison, t: CompareTiming) -> RenderableType:
                      _times(std_ms / tm.median_ms) if tm.median_ms else "",
                      _times(c.standard.macs / cost.macs) if cost.macs else ""])
 
-    def build(drop: tuple[str, ...]) -> Table:
-        keep = [i for i, h in enumerate(heads) if h not in drop]
-        table = Table(title="Measured with torch on this machine", title_justify="left",
-                      header_style="bold")
-        cells = [[r[i] for i in keep] for r in rows]
-        add_columns(table, [heads[i] for i in keep], cells, numeric=lambda h: h != "variant")
-        for v, r in zip(VARIANTS, cells, strict=True):
-            table.add_row(*r, end_section=v == "pointwise")
-        return table
-
-    table = Fitted(build, ("MACs/byte", "MACs", "min–max ms"))
+    table = fitted_table("Measured with torch on this machine", heads, rows,
+                         ("MACs/byte", "MACs", "min–max ms"), text=("variant",),
+                         end_section=[v == "pointwise" for v in VARIANTS])
     return Group(
         table,
         Text(gap_line(t.macs_speedup, t.speedup, t.settings.device), style="bold"),
@@ -193,20 +184,10 @@ def model_table(t: ModelTiming) -> RenderableType:
              f"{lt.standard_intensity:.1f} → {lt.separable_intensity:.1f}",
              _times(lt.speedup), _times(lt.macs_speedup)] for lt in t.layers]
 
-    def build(drop: tuple[str, ...]) -> Table:
-        keep = [i for i, h in enumerate(heads) if h not in drop]
-        table = Table(title="Measured with torch: every convolution with an alternative, in "
-                      "both forms (convolutions only)", title_justify="left",
-                      header_style="bold", show_footer=True, footer_style="bold")
-        cells = [[r[i] for i in keep] for r in rows]
-        add_columns(table, [heads[i] for i in keep], cells,
-                    numeric=lambda h: h not in ("layer", "written"),
-                    footer=[feet[i] for i in keep])
-        for r in cells:
-            table.add_row(*r)
-        return table
-
-    table = Fitted(build, ("MACs/byte std → sep", "written", "spread"))
+    table = fitted_table("Measured with torch: every convolution with an alternative, in "
+                         "both forms (convolutions only)", heads, rows,
+                         ("MACs/byte std → sep", "written", "spread"), text=("layer", "written"),
+                         footer=feet, show_footer=True, footer_style="bold")
     parts: list[RenderableType] = [table]
     if t.layers:
         parts.append(Text(gap_line(t.macs_speedup, t.speedup, t.settings.device),

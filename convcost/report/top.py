@@ -6,14 +6,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from rich.console import Group, RenderableType
-from rich.table import Table
 from rich.text import Text
 
 from convcost._compat import StrEnum
 from convcost.core.convention import CONVENTION
 from convcost.report.analysis import Line, ModelReport
 from convcost.report.analysis_table import summary_lines
-from convcost.report.fit import Fitted, add_columns
+from convcost.report.fit import fitted_table
 from convcost.report.formats import to_csv, to_markdown
 
 BAR = 10
@@ -77,21 +76,11 @@ def to_table(report: ModelReport, n: int, by: SortBy) -> RenderableType:
     rows = _rows(hot)
     what = "blocks" if report.depth is not None else "layers"
 
-    def build(drop: tuple[str, ...]) -> Table:
-        keep = [i for i, h in enumerate(head) if h not in drop]
-        table = Table(title=f"The {len(hot)} costliest {what} by {LABEL[by]}",
-                      title_justify="left", header_style="bold")
-        cells = [[r[i] for i in keep] for r in rows]
-        add_columns(table, [head[i] for i in keep], cells,
-                    numeric=lambda h: h not in ("layer", "kind", ""))
-        for r in cells:
-            table.add_row(*r)
-        return table
-
     covered = hot[-1].cumulative if hot else 0.0
     parts: list[RenderableType] = [
         *summary_lines(report)[:2],
-        Fitted(build, ("", "kind", "cumulative")),
+        fitted_table(f"The {len(hot)} costliest {what} by {LABEL[by]}", head, rows,
+                     ("", "kind", "cumulative"), text=("layer", "kind", "")),
         Text(f"these {len(hot)} of {len(report.lines())} {what}: {covered:.2f}% of "
              f"{_total(report, by):,} {LABEL[by]}"),
         Text(CONVENTION.short(), style="dim"),
