@@ -119,6 +119,16 @@ def _trainable_norm_params(name: str) -> int:
                for p in m.parameters(recurse=False))
 
 
+def _took(r: ZooResult, start: float, report: Any) -> Any:
+    """Record what convcost said of the model and how long it took; its analysis."""
+    r.seconds = time.perf_counter() - start
+    a = report.analysis
+    r.input = str(a.extra.get("inputs", ""))
+    r.macs, r.params, r.lower_bound = a.totals.macs, a.totals.params, a.lower_bound
+    r.execution = str(a.extra.get("execution", ""))
+    return a
+
+
 def check_torchvision(name: str) -> ZooResult:
     from convcost.api import analyze
     from convcost.frontends.torch_zoo import torchvision_info
@@ -138,13 +148,9 @@ def check_torchvision(name: str) -> ZooResult:
         r.error = f"{type(err).__name__}: {err}"
         r.seconds = time.perf_counter() - start
         return r
-    r.seconds = time.perf_counter() - start
-    a = report.analysis
-    r.input = str(a.extra.get("inputs", ""))
-    r.macs, r.params, r.lower_bound = a.totals.macs, a.totals.params, a.lower_bound
-    r.execution = str(a.extra.get("execution", ""))
+    a = _took(r, start, report)
     if detection:
-        heads = dict(a.extra.get("heads", {}))  # type: ignore[call-overload]
+        heads = dict(a.extra.get("heads", {}))
         r.heads = heads
         torch_count = report.reference["torch"].count.total if "torch" in report.reference else None
         r.ok = torch_count == r.macs and not r.lower_bound
@@ -197,11 +203,7 @@ def check_timm(name: str) -> ZooResult:
         r.error = f"{type(err).__name__}: {err}"
         r.seconds = time.perf_counter() - start
         return r
-    r.seconds = time.perf_counter() - start
-    a = report.analysis
-    r.input = str(a.extra.get("inputs", ""))
-    r.macs, r.params, r.lower_bound = a.totals.macs, a.totals.params, a.lower_bound
-    r.execution = str(a.extra.get("execution", ""))
+    _took(r, start, report)
     r.expected_macs = counter.get_total_flops() // 2
     r.expected_params = sum(p.numel() for p in {id(p): p for p in model.parameters()}.values())
     r.ok = r.macs == r.expected_macs and r.params == r.expected_params and not r.lower_bound
