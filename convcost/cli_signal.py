@@ -45,6 +45,13 @@ def _on_sigint(signum: int, frame: object) -> None:
     raise Interrupted
 
 
+def settle() -> None:
+    """The run is over: an interrupt still waiting for an import is not raised any more."""
+    if hasattr(signal, "setitimer"):
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, signal.SIG_DFL)
+
+
 def install() -> None:
     """Ctrl-C raises :class:`Interrupted` (one line, exit 130) instead of KeyboardInterrupt."""
     try:  # noqa: SIM105 (contextlib is one more import before the handler is in place)

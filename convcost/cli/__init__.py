@@ -9,6 +9,7 @@ import threading
 from convcost._interrupt import Interrupted
 from convcost.cli_signal import install as _install
 from convcost.cli_signal import received as _received
+from convcost.cli_signal import settle as _settle
 
 
 def main() -> None:
@@ -16,14 +17,16 @@ def main() -> None:
     try:
         from convcost.cli.app import app
     except BaseException as err:
+        _settle()
         if isinstance(err, Interrupted | KeyboardInterrupt) or _received:
             sys.stderr.write("convcost: error: interrupted\n")
             sys.exit(130)
         raise
     try:
         app()
-    except SystemExit as done:
-        code = done.code
+    except (SystemExit, Interrupted) as done:
+        _settle()  # nothing may be raised into the exit below
+        code = done.code if isinstance(done, SystemExit) else 0
         if _received and code != 130:
             # A Ctrl-C that native code swallowed (torch's extension import runs pending signal
             # handlers and clears their exception): the user still asked to stop.
