@@ -5,17 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from convcost.core.ops import (
-    Einsum,
-    EmbeddingBag,
-    GridSample,
-    Nms,
-    Recurrent,
-    RoiAlign,
-    Upsample,
-)
 from convcost.core.registry import cost_of
 from convcost.errors import InputError, ShapeError
+from convcost.ops import Einsum, EmbeddingBag, GridSample, Nms, Recurrent, RoiAlign, Upsample
 
 
 @pytest.mark.parametrize(
@@ -136,7 +128,7 @@ def test_embedding_bag_and_nms() -> None:
 
 def test_labels_geometry_and_torch_layers() -> None:
     torch = pytest.importorskip("torch")
-    from convcost.build.layers import layer_for
+    from convcost.build.registry import layer_for
 
     up = Upsample("bilinear", size=(16, 16))
     lstm = Recurrent("lstm", 8, 16)

@@ -13,7 +13,7 @@ from convcost.core import Conv, Linear, cost_of
 torch = pytest.importorskip("torch")
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
-from convcost.build.layers import layer_for  # noqa: E402
+from convcost.build.registry import layer_for  # noqa: E402
 
 
 @dataclass(frozen=True)

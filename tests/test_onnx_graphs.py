@@ -34,12 +34,12 @@ from convcost.core.ops import (  # noqa: E402
     Norm,
     Pool,
     Reduce,
-    Upsample,
 )
 from convcost.errors import AnalysisError, InputError  # noqa: E402
 from convcost.frontends.onnx_api import analyze_onnx_file  # noqa: E402
 from convcost.frontends.onnx_load import NamedInput, parse_onnx_input  # noqa: E402
 from convcost.frontends.onnx_names import assign_paths  # noqa: E402
+from convcost.ops import Upsample  # noqa: E402
 
 F = TensorProto.FLOAT
 

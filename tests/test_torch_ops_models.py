@@ -13,10 +13,11 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from convcost.core.ops import Einsum, Elementwise, Recurrent, Upsample
+from convcost.core.ops import Elementwise
 from convcost.core.registry import cost_of
 from convcost.frontends.torch import walk
 from convcost.frontends.torch_api import analyze_model
+from convcost.ops import Einsum, Recurrent, Upsample
 
 
 def on_meta(build: Callable[[], nn.Module]) -> nn.Module:

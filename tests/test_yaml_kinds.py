@@ -10,9 +10,10 @@ import pytest
 
 from convcost.core.analysis import cost_records
 from convcost.core.dtypes import DType
-from convcost.core.ops import Activation, ActivationFn, ChannelShuffle, Conv, Elementwise
+from convcost.core.ops import Activation, ActivationFn, Conv, Elementwise
 from convcost.frontends.yaml_records import analyze_spec, records_from_spec
 from convcost.frontends.yaml_spec import parse_spec
+from convcost.ops import ChannelShuffle
 
 DOC = """name: kinds
 input: [8, 16, 16]

@@ -1,5 +1,5 @@
-"""Core op specs -> real torch layers: one registry keyed by op type, used by the YAML builder,
-reference counts and measurements.
+"""The torch modules of the core ops (registered in :mod:`convcost.build.registry`, with the op
+modules' own), used by the YAML builder, reference counts and measurements.
 
 Imports torch; only those paths import this module.
 """
@@ -14,7 +14,6 @@ from torch import nn
 from convcost.build.containers import (
     AddJoin,
     ConcatJoin,
-    FirstOutput,
     GlobalPoolFlat,
     MulJoin,
     PaddedConv1d,
@@ -29,7 +28,6 @@ from convcost.core.ops import (
     AdaptivePool,
     Add,
     BatchNorm,
-    ChannelShuffle,
     Concat,
     Conv,
     Dropout,
@@ -40,10 +38,8 @@ from convcost.core.ops import (
     Op,
     Pool,
     PoolMode,
-    Recurrent,
-    Upsample,
 )
-from convcost.core.registry import RegistryError
+from convcost.build.registry import builds
 
 _ACTIVATIONS: dict[ActivationFn, type[nn.Module]] = {
     ActivationFn.RELU: nn.ReLU,
@@ -66,39 +62,6 @@ _ADAPTIVE_AVG = {1: nn.AdaptiveAvgPool1d, 2: nn.AdaptiveAvgPool2d, 3: nn.Adaptiv
 # by the rank of the unbatched input: (C,) and (C, L) -> 1d, (C, H, W) -> 2d, (C, D, H, W) -> 3d
 _BATCH_NORM = {1: nn.BatchNorm1d, 2: nn.BatchNorm1d, 3: nn.BatchNorm2d, 4: nn.BatchNorm3d}
 _PADDED = {1: PaddedConv1d, 2: PaddedConv2d, 3: PaddedConv3d}
-
-
-Builder = Callable[[Any, int], nn.Module]
-_BUILDERS: dict[type, Builder] = {}
-
-
-def builds(op_type: type) -> Callable[[Builder], Builder]:
-    """Register the torch module of ``op_type``; registering a type twice is an error."""
-
-    def register(fn: Builder) -> Builder:
-        if op_type in _BUILDERS:
-            raise RegistryError(f"a torch module for {op_type.__name__} is already registered")
-        _BUILDERS[op_type] = fn
-        return fn
-
-    return register
-
-
-def buildable() -> tuple[type, ...]:
-    """The op types that have a torch module."""
-    return tuple(_BUILDERS)
-
-
-def layer_for(op: Op, rank: int | None = None) -> nn.Module:
-    """The torch layer that computes ``op`` (parameters initialised by torch).
-
-    ``rank`` is the rank of the unbatched input, where the op alone does not tell it
-    (batch-norm, global pooling); without it an image input (C, H, W) is assumed.
-    """
-    build = _BUILDERS.get(type(op))
-    if build is None:
-        raise TypeError(f"no torch layer for {type(op).__name__}")
-    return build(op, rank or 3)
 
 
 @builds(Conv)
@@ -191,38 +154,3 @@ def _elementwise(op: Elementwise, rank: int) -> nn.Module:
     if op.function != "mul":
         raise TypeError(f"no torch layer for element-wise {op.function}")
     return MulJoin()
-
-
-@builds(ChannelShuffle)
-def _channel_shuffle(op: ChannelShuffle, rank: int) -> nn.Module:
-    return nn.ChannelShuffle(op.groups)
-
-
-@builds(Upsample)
-def _upsample(op: Upsample, rank: int) -> nn.Module:
-    if op.antialias:
-        raise TypeError("nn.Upsample has no antialiased mode")
-    scale = (op.scale[0] if len(op.scale) == 1 else op.scale) if op.scale else None
-    return nn.Upsample(size=op.size or None, scale_factor=None if op.size else scale,
-                       mode=op.mode, align_corners=op.align_corners)
-
-
-@builds(Recurrent)
-def _recurrent(op: Recurrent, rank: int) -> nn.Module:
-    rnn: nn.Module
-    if op.sequence:
-        if op.cell == "lstm":
-            rnn = nn.LSTM(op.input_size, op.hidden_size, bias=op.bias, proj_size=op.proj_size)
-        elif op.cell == "gru":
-            rnn = nn.GRU(op.input_size, op.hidden_size, bias=op.bias)
-        else:
-            rnn = nn.RNN(op.input_size, op.hidden_size, bias=op.bias,
-                         nonlinearity=op.cell.removeprefix("rnn_"))
-    elif op.cell == "lstm":
-        rnn = nn.LSTMCell(op.input_size, op.hidden_size, bias=op.bias)
-    elif op.cell == "gru":
-        rnn = nn.GRUCell(op.input_size, op.hidden_size, bias=op.bias)
-    else:
-        rnn = nn.RNNCell(op.input_size, op.hidden_size, bias=op.bias,
-                         nonlinearity=op.cell.removeprefix("rnn_"))
-    return FirstOutput(rnn)

@@ -46,11 +46,12 @@ def _node(node: SpecNode) -> nn.Module:
 
 def _leaf(node: LayerNode, rank: int) -> nn.Module:
     """One op -> one leaf module. ``rank`` is the unbatched input rank."""
-    from convcost.build.layers import layer_for
+    from convcost.build.registry import layer_for
 
     try:
-        return layer_for(node.op, rank)
+        module: nn.Module = layer_for(node.op, rank)
     except TypeError:
         raise InputError(
             f"the builder cannot make a module for {type(node.op).__name__}"
         ) from None
+    return module

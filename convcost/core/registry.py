@@ -1,6 +1,8 @@
 """The one formula registry: a layer's op type -> one pure function of shapes.
 
-Importing this module imports every built-in formula, so :func:`registered` is complete.
+Importing this module imports every formula of core's ops; an op module of convcost.ops
+registers its own when imported (so an op object's formula is always there), and
+:func:`registered` loads the catalogue to answer for all.
 
 A formula returns the layer's Cost without ``bytes``; :func:`cost_of` adds the memory traffic
 the same way for every op, so that no formula can get it differently.
@@ -14,6 +16,7 @@ from functools import lru_cache
 from typing import cast
 
 import convcost.core.formulas  # noqa: F401  (registers the built-in formulas)
+from convcost import catalog
 from convcost.core.cost import Cost, numel
 from convcost.core.dtypes import DType
 from convcost.core.formula_table import (
@@ -33,6 +36,8 @@ __all__ = ["Formula", "RegistryError", "cost_of", "formula", "registered", "shap
 
 
 def registered() -> tuple[type, ...]:
+    """Every op type with a formula: core's and the op catalogue's."""
+    catalog.load()
     return tuple(FORMULAS)
 
 

@@ -1,5 +1,6 @@
 """ONNX layers with weights or windows -> core ops: Conv, ConvTranspose, Gemm, MatMul, the
-normalisations, pooling, Concat, Gather (an embedding), Resize and the recurrent layers."""
+normalisations, pooling, Concat and Gather (an embedding). The op modules of convcost.ops
+register theirs (Resize, the recurrent layers, GridSample, Einsum) beside these."""
 
 from __future__ import annotations
 
@@ -18,9 +19,7 @@ from convcost.core.ops import (
     NormFn,
     Pool,
     PoolMode,
-    Recurrent,
     Shape,
-    Upsample,
 )
 from convcost.frontends.onnx_tables import FLOAT_TYPES, Unsupported, attrs, decode, handles
 
@@ -211,64 +210,3 @@ def _gather(w: Walker, node: Any) -> None:
         w.emit(node, Embedding(ds[0], ds[1]), [w.shape(ids, node)], "embedding", data)
     else:
         w.ignored["Gather"] = w.ignored.get("Gather", 0) + 1
-
-
-
-
-@handles("Resize", "Upsample")
-def _resize(w: Walker, node: Any) -> None:
-    xs = w.shape(node.input[0], node)
-    dims = len(xs) - 2
-    a = attrs(node)
-    mode = str(decode(a.get("mode", "nearest")))
-    name = {"nearest": "nearest", "linear": _LINEAR.get(dims), "bilinear": _LINEAR.get(dims),
-            "cubic": "bicubic" if dims == 2 else None}.get(mode)
-    if dims < 1 or name is None:
-        raise Unsupported
-    out = w.g.shapes.get(node.output[0])
-    if out is None:  # from the scales, as ONNX and torch round them: floor(n x s)
-        scales = w.value(node.input[2] if node.op_type == "Resize" and len(node.input) > 2
-                         else node.input[1]) if len(node.input) > 1 else None
-        if scales is None or len(list(scales)) != len(xs):
-            raise Unsupported
-        out = tuple(math.floor(n * float(s)) for n, s in zip(xs, list(scales), strict=True))
-    if tuple(out[:2]) != xs[:2]:
-        raise Unsupported  # resizing the batch or the channels is not an upsampling
-    transform = str(decode(a.get("coordinate_transformation_mode", "half_pixel")))
-    op = Upsample(name, align_corners=None if name == "nearest" else
-                  transform == "align_corners", size=tuple(out[2:]),
-                  antialias=bool(a.get("antialias", 0)))
-    w.emit(node, op, [xs], "upsample")
-
-
-_LINEAR = {1: "linear", 2: "bilinear", 3: "trilinear"}
-_CELLS = {"LSTM": ("lstm", 4), "GRU": ("gru", 3), "RNN": ("rnn_tanh", 1)}
-
-
-@handles("LSTM", "GRU", "RNN")
-def _recurrent(w: Walker, node: Any) -> None:
-    """One record per direction, named ``l0``, ``l1``... by the node's place in its module, as
-    torch names an ``nn.LSTM``'s layers. The input is read batch first when the exporter
-    transposed a batch-first input (torch's ``batch_first=True``)."""
-    a = attrs(node)
-    x, weight, recur = node.input[0], node.input[1], node.input[2]
-    bias = w.inp(node, 3)
-    xs, ws = w.shape(x, node), w.shape(weight, node)
-    cell, gates = _CELLS[node.op_type]
-    if node.op_type == "RNN" and [decode(f).lower() for f in a.get("activations", [])][:1] \
-            == ["relu"]:
-        cell = "rnn_relu"
-    hidden = int(a.get("hidden_size", ws[1] // gates))
-    if len(xs) != 3 or len(ws) != 3 or ws[1] != gates * hidden:
-        raise Unsupported
-    batch_first = bool(a.get("layout", 0))
-    if not batch_first:
-        xs = w.batch_first(node, x, xs)
-    directions = ws[0]
-    reverse = str(decode(a.get("direction", "forward"))) == "reverse"
-    layer = w.next_layer(node)
-    for d in range(directions):
-        op = Recurrent(cell, ws[2], hidden, bias=bias is not None)
-        sfx = f"l{layer}" + ("_reverse" if d == 1 or reverse else "")
-        # the stacked weights of both directions are one tensor: each direction its half
-        w.emit(node, op, [xs], sfx, f"{weight}[{d}]", also=(weight, recur, bias))

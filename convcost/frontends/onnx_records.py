@@ -18,8 +18,6 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-import convcost.frontends.onnx_ops
-import convcost.frontends.onnx_pointwise  # noqa: F401  (register the handlers)
 from convcost.core.ops import FreeParameter, Op, Shape
 from convcost.core.records import LayerRecord, Uncounted
 from convcost.errors import AnalysisError, ConvcostError
@@ -28,10 +26,11 @@ from convcost.frontends.onnx_names import assign_paths, module_of, owner_of
 from convcost.frontends.onnx_tables import (
     FLOAT_TYPES,
     FREE,
-    HANDLERS,
     NoShape,
     Unsupported,
     attrs,
+    data_inputs,
+    handler_for,
 )
 
 ROOT = "(root)"
@@ -186,7 +185,7 @@ class Walker:
                 key = f"{node.op_type} (constant)"
                 self.ignored[key] = self.ignored.get(key, 0) + 1
                 continue
-            handler = HANDLERS.get(node.op_type)
+            handler = handler_for(node.op_type)
             try:
                 if handler is not None:
                     handler(self, node)
@@ -285,16 +284,11 @@ class Walker:
         return self.param(name) and shape is not None and math.prod(shape) == 1
 
 
-_SHAPE_SLOTS = {"Reshape": 1, "Resize": 1, "Upsample": 1, "Expand": 1, "Tile": 1, "Pad": 1,
-                "Slice": 1, "Clip": 1, "ConstantOfShape": 0, "Split": 1, "Squeeze": 1,
-                "Unsqueeze": 1, "Range": 0, "TopK": 1, "ReduceMean": 1, "ReduceSum": 1}
-
-
 def _data_slot(node: Any, name: str) -> bool:
     """Whether ``name`` feeds ``node`` as data, not as a shape, axes or bound."""
     if node.op_type == "Identity":
         return False  # another parameter's name for it: counted under that name
-    first_meta = _SHAPE_SLOTS.get(node.op_type)
+    first_meta = data_inputs(node.op_type)
     return any(i < first_meta if first_meta is not None else True
                for i, n in enumerate(node.input) if n == name)
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from convcost import catalog
 from convcost.core.ops import ActivationFn
+from convcost.frontends.unsupported import Unsupported as Unsupported
 
 if TYPE_CHECKING:
     from convcost.frontends.onnx_records import Walker
@@ -48,28 +50,61 @@ REDUCTIONS: dict[str, str] = {
 FLOAT_TYPES = frozenset({1, 10, 11, 16})  # float, float16, double, bfloat16
 
 
-class Unsupported(Exception):
-    """A node in a form convcost does not cost (it is listed as uncounted)."""
-
-
 class NoShape(Unsupported):
     """ONNX shape inference left one of a node's input shapes unknown."""
 
 
 
 Handler = Callable[["Walker", Any], None]
-HANDLERS: dict[str, Handler] = {}
+_HANDLERS: dict[str, Handler] = {}
 """ONNX op type -> the function that turns one node into records."""
 
+DATA_INPUTS: dict[str, int] = {
+    "Reshape": 1, "Expand": 1, "Tile": 1, "Pad": 1, "Slice": 1, "Clip": 1, "ConstantOfShape": 0,
+    "Split": 1, "Squeeze": 1, "Unsqueeze": 1, "Range": 0, "TopK": 1, "ReduceMean": 1,
+    "ReduceSum": 1,
+}
+"""ONNX op type -> how many of its first inputs are data; the rest are shapes, axes, scales
+or bounds (an initializer read there is not a parameter). A handler registers its own."""
 
-def handles(*names: str) -> Callable[[Handler], Handler]:
+
+def handles(*names: str, data_inputs: int | None = None) -> Callable[[Handler], Handler]:
+    """Register a handler for ONNX op types; ``data_inputs``: see :data:`DATA_INPUTS`."""
+
     def register(fn: Handler) -> Handler:
         for n in names:
-            if n in HANDLERS:
+            if n in _HANDLERS:
                 raise RuntimeError(f"a handler for {n} is already registered")
-            HANDLERS[n] = fn
+            _HANDLERS[n] = fn
+            if data_inputs is not None:
+                DATA_INPUTS[n] = data_inputs
         return fn
     return register
+
+
+def handler_for(op_type: str) -> Handler | None:
+    _load()
+    return _HANDLERS.get(op_type)
+
+
+def handled() -> tuple[str, ...]:
+    """Every op type with a handler."""
+    _load()
+    return tuple(_HANDLERS)
+
+
+def data_inputs(op_type: str) -> int | None:
+    _load()
+    return DATA_INPUTS.get(op_type)
+
+
+def _load() -> None:
+    """Import the front-end's own handler modules and the op catalogue (each registers its
+    handlers when imported)."""
+    import convcost.frontends.onnx_ops
+    import convcost.frontends.onnx_pointwise  # noqa: F401
+
+    catalog.load()
 
 
 def attrs(node: Any) -> dict[str, Any]:

@@ -128,5 +128,5 @@ def register() -> None:
     for name, fn in table.items():
         key = packet(name)
         if key is not None and key not in have:
-            handles(key)(fn)
+            handles(name)(fn)
     _REGISTERED = True

@@ -19,19 +19,19 @@ from convcost.frontends.yaml_expr import ExprError, Number, evaluate, names_in
 from convcost.frontends.yaml_format import (
     ACTIVATION_ALIASES,
     ACTIVATION_WORDS,
-    KINDS,
     MAX_DEPTH,
     MAX_LAYERS,
     MAX_REPEAT,
     MAX_SIZE,
     MAX_VARIABLE_CHAIN,
     NAME_PATTERN,
-    SCALAR_SHORTHAND,
     VARIABLE_PATTERN,
     GroupNode,
     LayerNode,
     ParallelNode,
     SpecNode,
+    YamlKind,
+    kinds,
     make_divisible,
     suggest,
 )
@@ -71,13 +71,18 @@ class Opts:
         return node.pos if node is not None else self.pos
 
 
-class CompilerBase:
+class Compiler:
+    """Compiles the positioned YAML nodes into the spec tree: the helpers every kind reads its
+    options with, names, repeats and layer lists; the kinds themselves are registered
+    (:func:`convcost.frontends.yaml_format.yaml_kind`)."""
+
     def __init__(self, file: str, width_mult: float, divisor: int) -> None:
         self.file = file
         self.width_mult = width_mult
         self.divisor = divisor
         self.variables: dict[str, Number] = {}
         self.count = 0
+        self.kinds: dict[str, YamlKind] = kinds()
 
     # ------------------------------------------------------------ helpers
 
@@ -276,11 +281,11 @@ class CompilerBase:
                            f"(e.g. '- conv: {{out: 32, kernel: 3}}'), got {describe(item)}")
         keys = list(item.items)
         if len(keys) > 1:
-            kinds = [k for k in keys if k in KINDS]
-            if len(kinds) == 1:
-                extra = next(k for k in keys if k not in KINDS)
+            named = [k for k in keys if k in self.kinds]
+            if len(named) == 1:
+                extra = next(k for k in keys if k not in self.kinds)
                 raise self.err(item.key_pos[extra], f"{key}.{extra}", f"{extra!r} must be "
-                               f"indented under {kinds[0]!r} (a layer is one key, its kind)")
+                               f"indented under {named[0]!r} (a layer is one key, its kind)")
             raise self.err(item.pos, key, "a layer is a mapping with one key, its kind; got "
                            f"keys {', '.join(map(repr, keys))}")
         kind = keys[0]
@@ -291,15 +296,15 @@ class CompilerBase:
         if isinstance(value, YScalar):
             if value.value is None:
                 return Opts(kind, {}, {}, sub, kpos)
-            if kind in SCALAR_SHORTHAND:
-                short = SCALAR_SHORTHAND[kind]
+            short = self.kinds[kind].shorthand
+            if short is not None:
                 return Opts(kind, {short: value}, {short: value.pos}, sub, kpos)
         if kind == "block" and isinstance(value, YSeq):
             return Opts(kind, {"layers": value}, {"layers": value.pos}, sub, kpos)
         if not isinstance(value, YMap):
             raise self.err(value.pos, sub, f"the options of {kind!r} must be a mapping, got "
                            f"{describe(value)}")
-        allowed = KINDS[kind]
+        allowed = self.kinds[kind].all_keys
         for k in value.items:
             if k not in allowed:
                 raise self.err(value.key_pos[k], f"{sub}.{k}", f"unknown key {k!r} for "
@@ -307,9 +312,9 @@ class CompilerBase:
         return Opts(kind, dict(value.items), dict(value.key_pos), sub, kpos)
 
     def check_kind(self, kind: str, pos: Pos, key: str) -> None:
-        if kind not in KINDS:
-            raise self.err(pos, key, f"unknown layer kind {kind!r}{suggest(kind, KINDS)} "
-                           f"(kinds: {', '.join(KINDS)})")
+        if kind not in self.kinds:
+            raise self.err(pos, key, f"unknown layer kind {kind!r}{suggest(kind, self.kinds)} "
+                           f"(kinds: {', '.join(self.kinds)})")
 
     def repeated(self, o: Opts, name: str, shape: Shape) -> tuple[SpecNode, Shape]:
         node = o.values.get("repeat")
@@ -328,9 +333,7 @@ class CompilerBase:
         return GroupNode(name, tuple(children), self.ctx(o.pos, o.key, name)), shape
 
     def one(self, o: Opts, name: str, shape: Shape) -> tuple[SpecNode, Shape]:
-        build = getattr(self, "k_" + o.kind)
-        result: tuple[SpecNode, Shape] = build(o, name, shape)
-        return result
+        return self.kinds[o.kind].compile(self, o, name, shape)
 
     def spatial(self, o: Opts, shape: Shape) -> int:
         dims = len(shape) - 1

@@ -1,13 +1,15 @@
-"""The YAML model description's format and the spec it resolves to: the kinds and their keys
-(the one table docs/yaml.md and the JSON Schema are tested against), the limits, and the
-resolved node tree (:class:`ModelSpec`). Never imports torch."""
+"""The YAML model description's format and the spec it resolves to: the kind registry (the one
+table docs/yaml.md and the JSON Schema are tested against; the op modules of convcost.ops
+register their kinds in it), the limits, and the resolved node tree (:class:`ModelSpec`).
+Never imports torch."""
 
 from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from convcost.core.dtypes import DType
 from convcost.core.ops import (
@@ -17,6 +19,9 @@ from convcost.core.ops import (
 )
 from convcost.errors import Context
 from convcost.frontends.yaml_expr import Number
+
+if TYPE_CHECKING:
+    from convcost.frontends.yaml_compile import Compiler, Opts
 
 # ---------------------------------------------------------------- the resolved spec
 
@@ -80,36 +85,70 @@ MAX_SIZE = 10**9
 MAX_DEPTH = 64
 MAX_VARIABLE_CHAIN = 100
 
-_COMMON = ("name", "repeat")
-_CONV_POST = ("norm", "activation")
-KINDS: dict[str, tuple[str, ...]] = {
-    "conv": (*_COMMON, "out", "kernel", "stride", "padding", "dilation", "groups", "bias",
-             "transposed", "output_padding", "scale", *_CONV_POST),
-    "depthwise": (*_COMMON, "kernel", "stride", "padding", "dilation", "multiplier", "bias",
-                  *_CONV_POST),
-    "pointwise": (*_COMMON, "out", "bias", "groups", "scale", *_CONV_POST),
-    "separable": (*_COMMON, "out", "kernel", "stride", "padding", "dilation", "multiplier",
-                  "groups", "bias", "scale", *_CONV_POST, "dw_norm", "dw_activation"),
-    "linear": (*_COMMON, "out", "bias", "scale", "activation"),
-    "batchnorm": _COMMON,
-    "activation": (*_COMMON, "function"),
-    "pool": (*_COMMON, "mode", "kernel", "stride", "padding", "ceil_mode"),
-    "global_pool": (*_COMMON, "mode"),
-    "adaptive_pool": (*_COMMON, "mode", "size"),
-    "flatten": _COMMON,
-    "dropout": (*_COMMON, "p"),
-    "squeeze_excite": (*_COMMON, "squeeze", "ratio", "reduce", "divisor", "activation", "gate",
-                       "bias"),
-    "channel_shuffle": (*_COMMON, "groups"),
-    "upsample": (*_COMMON, "mode", "scale", "size", "align_corners"),
-    "residual": (*_COMMON, "body", "shortcut", "activation"),
-    "branches": (*_COMMON, "paths", "join", "activation"),
-    "block": (*_COMMON, "layers"),
-}
-"""Every layer kind and the keys it takes."""
+COMMON_KEYS = ("name", "repeat")
+"""The keys every kind takes."""
+
+KindCompiler = Callable[["Compiler", "Opts", str, Shape], "tuple[SpecNode, Shape]"]
+"""``compile(compiler, options, name, input shape) -> (spec node, output shape)``."""
+
+
+@dataclass(frozen=True)
+class YamlKind:
+    """A layer kind of the YAML format: its keys (besides ``name`` and ``repeat``), the key a
+    scalar value sets (``- activation: relu6``), and the function that compiles it."""
+
+    name: str
+    keys: tuple[str, ...]
+    compile: KindCompiler
+    shorthand: str | None = None
+    structure: bool = False
+    """A kind that holds other layers (``block``, ``residual``, ``branches``): listed last."""
+
+    @property
+    def all_keys(self) -> tuple[str, ...]:
+        return (*COMMON_KEYS, *self.keys)
+
+
+_KINDS: dict[str, YamlKind] = {}
+_ordered: dict[str, YamlKind] | None = None
+
+
+def yaml_kind(name: str, keys: tuple[str, ...] = (), *, shorthand: str | None = None,
+              structure: bool = False) -> Callable[[KindCompiler], KindCompiler]:
+    """Register a layer kind of the YAML format; registering a name twice is an error."""
+
+    def register(fn: KindCompiler) -> KindCompiler:
+        if name in _KINDS:
+            raise RuntimeError(f"a YAML kind {name!r} is already registered")
+        if shorthand is not None and shorthand not in keys:
+            raise RuntimeError(f"the shorthand of {name!r} must be one of its keys")
+        global _ordered
+        _KINDS[name] = YamlKind(name, keys, fn, shorthand, structure)
+        _ordered = None
+        return fn
+
+    return register
+
+
+def kinds() -> dict[str, YamlKind]:
+    """Every kind by name: the layers first, in registration order, then the structures."""
+    global _ordered
+    if _ordered is None:
+        import convcost.frontends.yaml_kinds  # noqa: F401  (the format's own kinds)
+        from convcost import catalog
+
+        catalog.load()
+        found = sorted(_KINDS.values(), key=lambda k: k.structure)
+        _ordered = {k.name: k for k in found}
+    return _ordered
+
+
+def kind_keys() -> dict[str, tuple[str, ...]]:
+    """Every kind and the keys it takes (``name`` and ``repeat`` included)."""
+    return {name: k.all_keys for name, k in kinds().items()}
+
 
 TOP_KEYS = ("name", "description", "input", "variables", "dtype", "width_divisor", "layers")
-SCALAR_SHORTHAND = {"activation": "function", "dropout": "p"}
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_\-]*$")
 VARIABLE_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 NONE_WORDS = ("none",)

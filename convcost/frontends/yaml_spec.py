@@ -7,8 +7,9 @@ bad input -- YAML syntax, unknown keys, sizes, shapes that do not fit -- is a
 :class:`~convcost.frontends.yaml_nodes.SpecError` (an ``InputError``) whose message reads
 ``file:line:col: key.path: message``. The format is documented in ``docs/yaml.md``.
 
-The format and its node types are in ``yaml_format``, the compiler in ``yaml_compile`` and
-``yaml_kinds``; this module reads a file or text and runs them. It never imports torch.
+The format and its node types are in ``yaml_format``, the compiler in ``yaml_compile``, the
+kinds in ``yaml_kinds`` and the op modules of convcost.ops; this module reads a file or text
+and runs them. It never imports torch.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from pathlib import Path
 
 from convcost.core.dtypes import DType
 from convcost.errors import Context, InputError
+from convcost.frontends.yaml_compile import Compiler
 from convcost.frontends.yaml_format import (
-    KINDS,
     MAX_SIZE,
     TOP_KEYS,
     GroupNode,
@@ -27,10 +28,10 @@ from convcost.frontends.yaml_format import (
     ModelSpec,
     ParallelNode,
     SpecNode,
+    kind_keys,
     make_divisible,
     suggest,
 )
-from convcost.frontends.yaml_kinds import Compiler
 from convcost.frontends.yaml_nodes import (
     SpecError,
     YMap,
@@ -43,8 +44,8 @@ from convcost.frontends.yaml_nodes import (
 )
 
 __all__ = [
-    "KINDS", "TOP_KEYS", "GroupNode", "LayerNode", "ModelSpec", "ParallelNode", "SpecError",
-    "SpecNode", "load_spec", "make_divisible", "parse_spec",
+    "TOP_KEYS", "GroupNode", "LayerNode", "ModelSpec", "ParallelNode", "SpecError",
+    "SpecNode", "kind_keys", "load_spec", "make_divisible", "parse_spec",
 ]
 
 
@@ -55,7 +56,7 @@ def _check_top(root: YNode, file: str) -> YMap:
     for k in root.items:
         if k not in TOP_KEYS:
             hint = suggest(k, TOP_KEYS)
-            if not hint and k in KINDS:
+            if not hint and k in kind_keys():
                 hint = "; layers go in a list under 'layers'"
             raise error(file, root.key_pos[k], k, f"unknown top-level key {k!r}{hint} "
                         f"(allowed: {', '.join(TOP_KEYS)})")

@@ -32,7 +32,7 @@ def compare_reference(
     import torch
     from torch import nn
 
-    from convcost.build.layers import layer_for
+    from convcost.build.registry import layer_for
     from convcost.reference.fvcore_count import fvcore_count
     from convcost.reference.torch_count import torch_count
 

@@ -153,7 +153,7 @@ def time_module(module: nn.Module, input_shape: Shape, s: Settings) -> Timing:
 
 def module_for(ops: Sequence[Op]) -> nn.Module:
     """The layers of ``ops`` run one after the other (e.g. depthwise then pointwise)."""
-    from convcost.build.layers import layer_for
+    from convcost.build.registry import layer_for
 
     try:
         layers = [layer_for(op) for op in ops]

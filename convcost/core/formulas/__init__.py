@@ -8,6 +8,6 @@ this package registers every formula (the registry imports it).
 
 from __future__ import annotations
 
-from convcost.core.formulas import layers, models, tensor
+from convcost.core.formulas import layers, tensor
 
-__all__ = ["layers", "models", "tensor"]
+__all__ = ["layers", "tensor"]

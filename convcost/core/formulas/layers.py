@@ -16,7 +16,6 @@ from convcost.core.ops import (
     AdaptivePool,
     Add,
     BatchNorm,
-    ChannelShuffle,
     Concat,
     Conv,
     Dropout,
@@ -212,20 +211,6 @@ def concat_shape(op: Concat, inputs: tuple[Shape, ...]) -> Shape:
 @formula(Concat)
 def concat(op: Concat, inputs: tuple[Shape, ...]) -> Cost:
     return Cost(output_shape=concat_shape(op, inputs))
-
-
-@shape_rule(ChannelShuffle)
-def channel_shuffle_shape(op: ChannelShuffle, inputs: tuple[Shape, ...]) -> Shape:
-    x = one(inputs, "channel shuffle")
-    if len(x) < 2 or x[1] % op.groups:
-        raise ShapeError(f"channel shuffle in {op.groups} groups needs channels divisible by "
-                         f"{op.groups}, got shape {list(x)}")
-    return x
-
-
-@formula(ChannelShuffle)
-def channel_shuffle(op: ChannelShuffle, inputs: tuple[Shape, ...]) -> Cost:
-    return Cost(output_shape=channel_shuffle_shape(op, inputs))  # a copy: traffic, no arithmetic
 
 
 @shape_rule(Flatten)

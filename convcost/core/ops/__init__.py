@@ -1,4 +1,6 @@
-"""Operation specs: what a layer is, independent of where it came from.
+"""Operation specs: what a layer is, independent of where it came from. These are the ops core
+reasons about (its rewrites, pairing and breakdowns name them); every other op lives whole in
+its module of convcost.ops.
 
 Specs are frozen and hold only structure (channels, kernel, stride, ...). Shapes flow in from
 outside; costs come from the formula registry (``convcost.core.formulas``). Every op says its
@@ -26,7 +28,6 @@ from convcost.core.ops.layers import (
     AdaptivePool,
     Add,
     BatchNorm,
-    ChannelShuffle,
     Concat,
     Conv,
     ConvRole,
@@ -36,17 +37,6 @@ from convcost.core.ops.layers import (
     Linear,
     Pool,
     PoolMode,
-)
-from convcost.core.ops.models import (
-    RECURRENT_CELLS,
-    UPSAMPLE_MODES,
-    Einsum,
-    EmbeddingBag,
-    GridSample,
-    Nms,
-    Recurrent,
-    RoiAlign,
-    Upsample,
 )
 from convcost.core.ops.tensor import (
     PRODUCT_GROUP,
@@ -61,11 +51,9 @@ from convcost.core.ops.tensor import (
 )
 
 __all__ = [
-    "OTHER_GROUP", "PRODUCT_GROUP", "RECURRENT_CELLS", "UPSAMPLE_MODES", "Activation",
-    "ActivationFn", "AdaptivePool", "Add", "Attention", "BatchNorm", "ChannelShuffle", "Concat",
-    "Conv", "ConvRole", "Dropout", "Einsum", "Elementwise", "Embedding", "EmbeddingBag",
-    "Flatten", "FreeParameter", "GlobalPool", "GridSample", "Kind", "Linear", "Matmul", "Nms",
-    "Norm", "NormFn", "Op", "OpInfo", "Pads", "Pool", "PoolMode", "Recurrent", "Reduce",
-    "RoiAlign", "Shape", "Upsample", "as_tuple", "per_dim", "positive", "resolve_padding",
-    "window_geometry",
+    "OTHER_GROUP", "PRODUCT_GROUP", "Activation", "ActivationFn", "AdaptivePool", "Add",
+    "Attention", "BatchNorm", "Concat", "Conv", "ConvRole", "Dropout", "Elementwise",
+    "Embedding", "Flatten", "FreeParameter", "GlobalPool", "Kind", "Linear", "Matmul", "Norm",
+    "NormFn", "Op", "OpInfo", "Pads", "Pool", "PoolMode", "Reduce", "Shape", "as_tuple",
+    "per_dim", "positive", "resolve_padding", "window_geometry",
 ]

@@ -350,21 +350,6 @@ class Concat(OpInfo):
 
 
 @dataclass(frozen=True)
-class ChannelShuffle(OpInfo):
-    """ShuffleNet's channel shuffle: channels regrouped ``(groups, C/groups) -> (C/groups,
-    groups)``. It moves data and computes nothing."""
-
-    groups: int
-
-    def __post_init__(self) -> None:
-        positive((self.groups,), "shuffle groups")
-
-    @property
-    def kind(self) -> Kind:
-        return Kind.CHANNEL_SHUFFLE
-
-
-@dataclass(frozen=True)
 class Flatten(OpInfo):
     start_dim: int = 1
 

@@ -36,17 +36,38 @@ normalised once), ``registry`` (handlers keyed by op packet), ``handlers``, ``po
 
 from __future__ import annotations
 
-from convcost.frontends.torch.execution import Execution, is_meta
-from convcost.frontends.torch.harness import (
-    DataDependentError,
-    InputLike,
-    TorchWalk,
-    eval_mode,
-    model_device,
-    walk,
-)
-from convcost.frontends.torch.state import ROOT
-from convcost.frontends.torch.tables import IGNORED
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from convcost.frontends.torch.execution import Execution, is_meta
+    from convcost.frontends.torch.harness import (
+        DataDependentError,
+        InputLike,
+        TorchWalk,
+        eval_mode,
+        model_device,
+        walk,
+    )
+    from convcost.frontends.torch.state import ROOT
+    from convcost.frontends.torch.tables import IGNORED
+
+_EXPORTS = {
+    "Execution": "execution", "is_meta": "execution", "DataDependentError": "harness",
+    "InputLike": "harness", "TorchWalk": "harness", "eval_mode": "harness",
+    "model_device": "harness", "walk": "harness", "ROOT": "state", "IGNORED": "tables",
+}
+
+
+def __getattr__(name: str) -> Any:
+    # The package imports torch only when its walker is asked for: the op modules register
+    # their handlers in .registry (torch-free) on every path, the YAML path included.
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+
 
 __all__ = ["IGNORED", "ROOT", "DataDependentError", "Execution", "InputLike", "TorchWalk",
            "eval_mode", "is_meta", "model_device", "walk"]

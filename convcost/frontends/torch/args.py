@@ -41,3 +41,13 @@ def flat(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> Iterator[Any]:
 def label(name: str) -> str:
     """A record label from an op name: ``aten._foo_`` -> ``foo``."""
     return name.removeprefix("aten.").removeprefix("_").removesuffix("_")
+
+
+def first_tensor(torch: Any, a: Mapping[str, Any]) -> Any:
+    """The first tensor among an op's arguments (its input)."""
+    from convcost.frontends.unsupported import Unsupported
+
+    for v in a.values():
+        if isinstance(v, torch.Tensor):
+            return v
+    raise Unsupported

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from convcost.core.ops import Conv, Embedding, EmbeddingBag, Linear, Matmul, Shape
+from convcost.core.ops import Conv, Embedding, Linear, Matmul, Shape
 from convcost.frontends.torch.args import ints, label
 from convcost.frontends.torch.registry import handles
 from convcost.frontends.torch.state import WalkState, shape_of
@@ -126,15 +126,3 @@ def _addr(w: WalkState, name: str, a: dict[str, Any], out: Any) -> None:
     """An outer product added to a matrix: a (n, 1) x (1, m) product plus the addend."""
     n, m = int(a["vec1"].shape[0]), int(a["vec2"].shape[0])
     w.emit(Matmul(), [(n, 1), (1, m), (n, m)], "addr")
-
-
-_BAG_MODES = {0: "sum", 1: "mean", 2: "max"}
-
-
-@handles("aten._embedding_bag", "aten._embedding_bag_forward_only", "aten.embedding_bag")
-def _embedding_bag(w: WalkState, name: str, a: dict[str, Any], out: Any) -> None:
-    weight, indices = a["weight"], a["indices"]
-    first = out[0] if isinstance(out, (tuple, list)) else out
-    op = EmbeddingBag(int(weight.shape[0]), int(weight.shape[1]), _BAG_MODES[int(a["mode"])],
-                      per_sample_weights=a.get("per_sample_weights") is not None)
-    w.emit(op, [shape_of(indices), (int(first.shape[0]),)], "embedding_bag", weight)

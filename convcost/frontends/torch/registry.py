@@ -1,12 +1,28 @@
-"""The handler registry: an op packet (``torch.ops.aten.conv2d``...) -> the function that turns
-one call of it into records. Registering a packet twice is an error, as in torch's
-``register_flop_formula``.
+"""The handler registries of the torch front-end.
+
+* op handlers: an op packet (``torch.ops.aten.conv2d``...) -> the function that turns one call
+  of it into records. Handlers are registered by name (``aten.conv2d``, ``torchvision.nms``)
+  without importing torch, and the names are resolved to packets on the first lookup; two
+  handlers for one packet is an error, as in torch's ``register_flop_formula``.
+* module handlers: a function that records a module as a whole from the module itself (an
+  ``nn.LSTM`` is one record per layer and direction, whatever its forward decomposes into).
+
+The op modules of :mod:`convcost.ops` register here; lookups load the catalogue first.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
+
+from convcost import catalog
+from convcost.core.ops import Op, Shape
+from convcost.frontends.unsupported import Unsupported
+
+__all__ = ["Handler", "ModuleHandler", "ModuleRecord", "RegistryError", "Unsupported",
+           "handler_for", "handles", "handles_module", "module_handlers", "packet", "packets",
+           "registered"]
 
 if TYPE_CHECKING:
     from convcost.frontends.torch.state import WalkState
@@ -16,16 +32,35 @@ Handler = Callable[["WalkState", str, dict[str, Any], Any], None]
 (``aten.add`` for ``aten.add_``)."""
 H = TypeVar("H", bound=Handler)
 
+
+@dataclass(frozen=True)
+class ModuleRecord:
+    """One record a module handler makes of a module: the op, its input shapes, the weight
+    tensor that names it and decides whether it is tied, the module's other parameters it
+    uses, and its label."""
+
+    op: Op
+    inputs: tuple[Shape, ...]
+    weight: Any
+    others: tuple[Any, ...]
+    label: str
+    name_by_param: bool = True
+
+
+ModuleHandler = Callable[[Any, Any], "Sequence[ModuleRecord] | None"]
+"""``handler(module, first input)``: the records of a module costed as a whole, or None when
+the handler does not know the module (then its ops are walked one by one)."""
+
+_NAMED: dict[str, Handler] = {}
+"""Every registered name -> its handler (resolved to packets on the first lookup)."""
 _HANDLERS: dict[Any, Handler] = {}
 _BY_NAME: dict[str, Handler] = {}  # ops of a library not loaded yet (torchvision.roi_align)
+_MODULE_HANDLERS: list[ModuleHandler] = []
+_resolved = False
 
 
 class RegistryError(RuntimeError):
     """A programming error in the handler registry (never a user's input)."""
-
-
-class Unsupported(Exception):
-    """A handler met a form of its op it cannot cost: the op is listed as uncounted."""
 
 
 def packet(name: str) -> Any:
@@ -47,35 +82,64 @@ def packets(names: Iterable[str]) -> list[Any]:
     return [p for p in found if p is not None]
 
 
-def handles(*ops: Any) -> Callable[[H], H]:
-    """Register a handler for op packets (or ``ns.op`` names, resolved to packets; names this
-    torch build lacks are skipped)."""
+def handles(*names: str) -> Callable[[H], H]:
+    """Register a handler for ops by name (``aten.upsample_bilinear2d``); a name this torch
+    build lacks is skipped when the names are resolved."""
 
     def register(fn: H) -> H:
-        for op in ops:
-            key = packet(op) if isinstance(op, str) else op
-            if key is None and isinstance(op, str) and not op.startswith("aten."):
-                if op in _BY_NAME:
-                    raise RegistryError(f"a handler for {op} is already registered")
-                _BY_NAME[op] = fn
-                continue
-            if key is None:
-                continue
-            if key in _HANDLERS or str(key) in _BY_NAME:
-                raise RegistryError(f"a handler for {key} is already registered")
-            _HANDLERS[key] = fn
+        for name in names:
+            if name in _NAMED:
+                raise RegistryError(f"a handler for {name} is already registered")
+            _NAMED[name] = fn
+            if _resolved:
+                _resolve_one(name, fn)
         return fn
 
     return register
 
 
-def handler_for(op_packet: Any) -> Handler | None:
+def handles_module(fn: ModuleHandler) -> ModuleHandler:
+    """Register a module handler (asked, in registration order, for every module that runs)."""
+    if fn in _MODULE_HANDLERS:
+        raise RegistryError(f"module handler {fn.__qualname__} is already registered")
+    _MODULE_HANDLERS.append(fn)
+    return fn
+
+
+def _resolve_one(name: str, fn: Handler) -> None:
+    key = packet(name)
+    if key is None and not name.startswith("aten."):
+        _BY_NAME[name] = fn  # a library's op, resolved by its printed name when it runs
+        return
+    if key is None:
+        return
+    if key in _HANDLERS and _HANDLERS[key] is not fn:
+        raise RegistryError(f"two handlers for {key}")
+    _HANDLERS[key] = fn
+
+
+def _resolve() -> None:
+    global _resolved
+    if _resolved:
+        return
     _load()
+    for name, fn in _NAMED.items():
+        _resolve_one(name, fn)
+    _resolved = True
+
+
+def handler_for(op_packet: Any) -> Handler | None:
+    _resolve()
     return _HANDLERS.get(op_packet) or _BY_NAME.get(str(op_packet))
 
 
-def registered() -> tuple[Any, ...]:
+def module_handlers() -> tuple[ModuleHandler, ...]:
     _load()
+    return tuple(_MODULE_HANDLERS)
+
+
+def registered() -> tuple[Any, ...]:
+    _resolve()
     return (*_HANDLERS, *_BY_NAME)
 
 
@@ -85,6 +149,6 @@ def _load() -> None:
         attention,
         handlers,
         pointwise,
-        recurrent,
-        resample,
     )
+
+    catalog.load()
