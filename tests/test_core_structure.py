@@ -133,7 +133,7 @@ def test_cli_commands_are_plain_functions_registered_once() -> None:
     assert out.returncode == 0, out.stderr
 
 
-LAYERS = ("base", "core", "frontends", "build", "ops", "reference", "budget", "report",
+LAYERS = ("base", "core", "frontends", "build", "reference", "ops", "budget", "report",
           "pipeline", "api", "cli", "top")
 """convcost's packages from the bottom up: a module imports only from its layer or below
 (``top`` is the package's own ``__init__``: ``convcost.analyze``)."""

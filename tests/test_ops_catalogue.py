@@ -208,3 +208,26 @@ def test_importing_each_catalogue_module_alone_works() -> None:
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
         assert out.returncode == 0, (name, out.stderr)
         importlib.import_module(name)
+
+
+def test_the_einsum_module_says_how_fvcore_counts_it() -> None:
+    """fvcore counts an einsum's contraction as multiply-adds, and batch-norm as well: with the
+    op module's word that 'einsum' is a product, the difference is explained by batch-norm
+    alone (without it, the two counts would be marked as disagreeing)."""
+    pytest.importorskip("fvcore")
+    import convcost as cc
+    from convcost.reference.reconcile import Status, mac_operators
+
+    class E(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.bn = nn.BatchNorm1d(3)
+
+        def forward(self, a: Any, b: Any) -> Any:
+            return self.bn(torch.einsum("bij,bjk->bik", a, b))
+
+    assert "einsum" in mac_operators()
+    report = cc.analyze(E(), input_shape=[(2, 3, 4), (2, 4, 5)], reference=("fvcore",))
+    total = report.reference["fvcore"].total
+    assert report.totals.macs == 2 * 3 * 4 * 5
+    assert total.status is Status.EXPLAINED and "batch_norm" in total.reason, total

@@ -22,6 +22,26 @@ SCHEMA: dict[str, Any] = json.loads(
 CONFIGS = sorted((ROOT / "configs").glob("*.yaml"))
 
 
+def test_the_shipped_schema_is_the_one_the_kinds_declare() -> None:
+    """The kinds' own declarations make the schema (convcost.frontends.yaml_schema); the
+    file that ships is that, to the byte (regenerate with `python -m
+    convcost.frontends.yaml_schema --write`)."""
+    from convcost.frontends.yaml_schema import schema, text
+
+    assert schema() == SCHEMA
+    shipped = Path(convcost.frontends.__file__).parent / "model.schema.json"
+    assert shipped.read_text(encoding="utf-8") == text()
+
+
+def test_a_kind_registered_by_an_op_module_is_in_the_schema() -> None:
+    defs = SCHEMA["$defs"]
+    up = defs["upsample"]["properties"]["upsample"]
+    assert set(up["properties"]) == {"name", "repeat", "mode", "scale", "size", "align_corners"}
+    assert up["oneOf"] == [{"required": ["scale"]}, {"required": ["size"]}]
+    assert "squeeze_excite" in defs["layer"]["oneOf"][0]["enum"]  # may be written bare
+    assert "upsample" not in defs["layer"]["oneOf"][0]["enum"]  # needs scale or size
+
+
 def test_schema_is_draft_2020_12() -> None:
     assert SCHEMA["$schema"] == "https://json-schema.org/draft/2020-12/schema"
 

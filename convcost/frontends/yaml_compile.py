@@ -293,14 +293,13 @@ class Compiler:
         self.check_kind(kind, kpos, f"{key}.{kind}")
         sub = f"{key}.{kind}"
         value = item.items[kind]
-        if isinstance(value, YScalar):
-            if value.value is None:
-                return Opts(kind, {}, {}, sub, kpos)
-            short = self.kinds[kind].shorthand
-            if short is not None:
-                return Opts(kind, {short: value}, {short: value.pos}, sub, kpos)
-        if kind == "block" and isinstance(value, YSeq):
-            return Opts(kind, {"layers": value}, {"layers": value.pos}, sub, kpos)
+        if isinstance(value, YScalar) and value.value is None:
+            return Opts(kind, {}, {}, sub, kpos)
+        short = self.kinds[kind].shorthand
+        # the shorthand: a layer's one value (`activation: relu6`), a structure's list of layers
+        if short is not None and isinstance(value, YSeq if self.kinds[kind].structure else
+                                            YScalar):
+            return Opts(kind, {short: value}, {short: value.pos}, sub, kpos)
         if not isinstance(value, YMap):
             raise self.err(value.pos, sub, f"the options of {kind!r} must be a mapping, got "
                            f"{describe(value)}")

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from convcost.core.dtypes import DType
 from convcost.core.ops import (
@@ -94,36 +94,51 @@ KindCompiler = Callable[["Compiler", "Opts", str, Shape], "tuple[SpecNode, Shape
 
 @dataclass(frozen=True)
 class YamlKind:
-    """A layer kind of the YAML format: its keys (besides ``name`` and ``repeat``), the key a
-    scalar value sets (``- activation: relu6``), and the function that compiles it."""
+    """A layer kind of the YAML format: the JSON Schema of each of its options (besides
+    ``name`` and ``repeat``; the keys are these, in this order), which must be given, other
+    constraints among them, the key a value that is not a mapping sets (``- activation:
+    relu6``), and the function that compiles it. The JSON Schema of the format is made from
+    these (:mod:`convcost.frontends.yaml_schema`)."""
 
     name: str
-    keys: tuple[str, ...]
+    options: Mapping[str, Any]
     compile: KindCompiler
+    required: tuple[str, ...] = ()
+    constraints: Mapping[str, Any] = field(default_factory=dict)
+    description: str = ""
     shorthand: str | None = None
     structure: bool = False
     """A kind that holds other layers (``block``, ``residual``, ``branches``): listed last."""
 
     @property
+    def keys(self) -> tuple[str, ...]:
+        return tuple(self.options)
+
+    @property
     def all_keys(self) -> tuple[str, ...]:
-        return (*COMMON_KEYS, *self.keys)
+        return (*COMMON_KEYS, *self.options)
 
 
 _KINDS: dict[str, YamlKind] = {}
 _ordered: dict[str, YamlKind] | None = None
 
 
-def yaml_kind(name: str, keys: tuple[str, ...] = (), *, shorthand: str | None = None,
+def yaml_kind(name: str, options: Mapping[str, Any] | None = None, *,
+              required: tuple[str, ...] = (), constraints: Mapping[str, Any] | None = None,
+              description: str = "", shorthand: str | None = None,
               structure: bool = False) -> Callable[[KindCompiler], KindCompiler]:
     """Register a layer kind of the YAML format; registering a name twice is an error."""
+    opts = dict(options or {})
 
     def register(fn: KindCompiler) -> KindCompiler:
+        global _ordered
         if name in _KINDS:
             raise RuntimeError(f"a YAML kind {name!r} is already registered")
-        if shorthand is not None and shorthand not in keys:
-            raise RuntimeError(f"the shorthand of {name!r} must be one of its keys")
-        global _ordered
-        _KINDS[name] = YamlKind(name, keys, fn, shorthand, structure)
+        for key in (*required, *([shorthand] if shorthand else [])):
+            if key not in opts:
+                raise RuntimeError(f"{key!r} of the YAML kind {name!r} is not one of its options")
+        _KINDS[name] = YamlKind(name, opts, fn, required, dict(constraints or {}), description,
+                                shorthand, structure)
         _ordered = None
         return fn
 
@@ -131,14 +146,15 @@ def yaml_kind(name: str, keys: tuple[str, ...] = (), *, shorthand: str | None = 
 
 
 def kinds() -> dict[str, YamlKind]:
-    """Every kind by name: the layers first, in registration order, then the structures."""
+    """Every kind by name: the layers, then the structures, each in alphabetical order (the
+    same whichever module registered first)."""
     global _ordered
     if _ordered is None:
         import convcost.frontends.yaml_kinds  # noqa: F401  (the format's own kinds)
         from convcost import catalog
 
         catalog.load()
-        found = sorted(_KINDS.values(), key=lambda k: k.structure)
+        found = sorted(_KINDS.values(), key=lambda k: (k.structure, k.name))
         _ordered = {k.name: k for k in found}
     return _ordered
 

@@ -36,8 +36,24 @@ from convcost.frontends.yaml_format import (
 from convcost.frontends.yaml_nodes import (
     YSeq,
 )
-
-_POST = ("norm", "activation")
+from convcost.frontends.yaml_schema import (
+    ACTIVATION,
+    BOOLEAN,
+    DILATION,
+    FUNCTIONS,
+    KERNEL,
+    LAYERS,
+    NORM,
+    OUT,
+    PADDING,
+    POOL_MODE,
+    SCALE,
+    SIZE,
+    SIZES,
+    STRIDE,
+    described,
+    one_of_words,
+)
 
 
 def _post(c: Compiler, o: Opts, name: str, main: LayerNode, out: Shape, *, inner: str,
@@ -79,8 +95,13 @@ def _conv_common(c: Compiler, o: Opts, shape: Shape, kernel_default: int | None,
     padding = c.padding(o, dims, kernel, dilation, in_ch)
     return dims, kernel, stride, dilation, padding
 
-@yaml_kind("conv", ("out", "kernel", "stride", "padding", "dilation", "groups", "bias",
-                   "transposed", "output_padding", "scale", *_POST))
+@yaml_kind("conv", {
+    "out": OUT, "kernel": KERNEL, "stride": STRIDE, "padding": PADDING, "dilation": DILATION,
+    "groups": described(SIZE, "groups (default 1)"), "bias": BOOLEAN,
+    "transposed": described(BOOLEAN, "transposed convolution"),
+    "output_padding": described(SIZES, "transposed convolutions only"),
+    "scale": SCALE, "norm": NORM, "activation": ACTIVATION,
+}, required=("out", "kernel"))
 def conv(c: Compiler, o: Opts, name: str, shape: Shape) -> tuple[SpecNode, Shape]:
     dims, kernel, stride, dilation, padding = _conv_common(c, o, shape, None)
     in_ch = shape[0]
@@ -105,8 +126,11 @@ def conv(c: Compiler, o: Opts, name: str, shape: Shape) -> tuple[SpecNode, Shape
     main, out = c.leaf(name, make, shape, o.pos, o.key, o)
     return _post(c, o, name, main, out, inner="conv")
 
-@yaml_kind("depthwise", ("kernel", "stride", "padding", "dilation", "multiplier", "bias",
-                        *_POST))
+@yaml_kind("depthwise", {
+    "kernel": KERNEL, "stride": STRIDE, "padding": PADDING, "dilation": DILATION,
+    "multiplier": described(SIZE, "depth multiplier (default 1)"), "bias": BOOLEAN,
+    "norm": NORM, "activation": ACTIVATION,
+})
 def depthwise(c: Compiler, o: Opts, name: str, shape: Shape) -> tuple[SpecNode, Shape]:
     dims, kernel, stride, dilation, padding = _conv_common(c, o, shape, 3)
     in_ch = shape[0]
@@ -121,7 +145,10 @@ def depthwise(c: Compiler, o: Opts, name: str, shape: Shape) -> tuple[SpecNode, 
     main, out = c.leaf(name, make, shape, o.pos, o.key, o)
     return _post(c, o, name, main, out, inner="conv")
 
-@yaml_kind("pointwise", ("out", "bias", "groups", "scale", *_POST))
+@yaml_kind("pointwise", {
+    "out": OUT, "bias": BOOLEAN, "groups": described(SIZE, "groups (default 1)"), "scale": SCALE,
+    "norm": NORM, "activation": ACTIVATION,
+}, required=("out",))
 def pointwise(c: Compiler, o: Opts, name: str, shape: Shape) -> tuple[SpecNode, Shape]:
     dims = c.spatial(o, shape)
     in_ch = shape[0]
@@ -136,8 +163,17 @@ def pointwise(c: Compiler, o: Opts, name: str, shape: Shape) -> tuple[SpecNode, 
     main, out = c.leaf(name, make, shape, o.pos, o.key, o)
     return _post(c, o, name, main, out, inner="conv")
 
-@yaml_kind("separable", ("out", "kernel", "stride", "padding", "dilation", "multiplier",
-                        "groups", "bias", "scale", *_POST, "dw_norm", "dw_activation"))
+@yaml_kind("separable", {
+    "out": OUT, "kernel": KERNEL, "stride": STRIDE, "padding": PADDING, "dilation": DILATION,
+    "multiplier": described(SIZE, "depth multiplier (default 1)"),
+    "groups": described(SIZE, "groups of the pointwise half (default 1; ShuffleNet's grouped "
+                              "1x1)"),
+    "bias": BOOLEAN, "scale": SCALE, "norm": NORM, "activation": ACTIVATION,
+    "dw_norm": one_of_words(["batch"], "norm between depthwise and pointwise (default: norm)",
+                            none=True),
+    "dw_activation": one_of_words(FUNCTIONS, "activation between depthwise and pointwise "
+                                             "(default: activation)", none=True),
+}, required=("out",))
 def separable(c: Compiler, o: Opts, name: str, shape: Shape) -> tuple[SpecNode, Shape]:
     dims, kernel, stride, dilation, padding = _conv_common(c, o, shape, 3)
     in_ch = shape[0]
@@ -183,7 +219,8 @@ def separable(c: Compiler, o: Opts, name: str, shape: Shape) -> tuple[SpecNode, 
     s = norm_act("pw", norm, act, "norm", "activation", s)
     return GroupNode(name, tuple(nodes), c.ctx(o.pos, o.key, name)), s
 
-@yaml_kind("linear", ("out", "bias", "scale", "activation"))
+@yaml_kind("linear", {"out": OUT, "bias": BOOLEAN, "scale": SCALE, "activation": ACTIVATION},
+           required=("out",))
 def linear(c: Compiler, o: Opts, name: str, shape: Shape) -> tuple[SpecNode, Shape]:
     in_f = shape[-1]
     out_f = c.channels(o, in_f, scale_default=False)
@@ -191,17 +228,18 @@ def linear(c: Compiler, o: Opts, name: str, shape: Shape) -> tuple[SpecNode, Sha
     main, out = c.leaf(name, lambda: Linear(in_f, out_f, bias), shape, o.pos, o.key)
     return _post(c, o, name, main, out, inner="linear")
 
-@yaml_kind("batchnorm", ())
+@yaml_kind("batchnorm")
 def batchnorm(c: Compiler, o: Opts, name: str, shape: Shape) -> tuple[SpecNode, Shape]:
     return c.leaf(name, lambda: BatchNorm(shape[0]), shape, o.pos, o.key)
 
-@yaml_kind("activation", ("function",), shorthand="function")
+@yaml_kind("activation", {"function": one_of_words(FUNCTIONS)}, shorthand="function")
 def activation(c: Compiler, o: Opts, name: str, shape: Shape) -> tuple[SpecNode, Shape]:
     words = [a for a in ACTIVATION_WORDS if a != "none"]
     fn = ActivationFn(c.word(o, "function", words, "relu"))
     return c.leaf(name, lambda: Activation(fn), shape, o.pos, o.key)
 
-@yaml_kind("pool", ("mode", "kernel", "stride", "padding", "ceil_mode"))
+@yaml_kind("pool", {"mode": POOL_MODE, "kernel": KERNEL, "stride": STRIDE, "padding": PADDING,
+                   "ceil_mode": BOOLEAN}, required=("kernel",))
 def pool(c: Compiler, o: Opts, name: str, shape: Shape) -> tuple[SpecNode, Shape]:
     dims = c.spatial(o, shape)
     mode = c.word(o, "mode", ("max", "avg"), "max")
@@ -217,13 +255,15 @@ def pool(c: Compiler, o: Opts, name: str, shape: Shape) -> tuple[SpecNode, Shape
                                              padding=padding, ceil_mode=ceil),
                      shape, o.pos, o.key, o)
 
-@yaml_kind("global_pool", ("mode",))
+@yaml_kind("global_pool", {"mode": POOL_MODE})
 def global_pool(c: Compiler, o: Opts, name: str, shape: Shape) -> tuple[SpecNode, Shape]:
     c.spatial(o, shape)
     mode = PoolMode(c.word(o, "mode", ("avg", "max"), "avg"))
     return c.leaf(name, lambda: GlobalPool(mode), shape, o.pos, o.key)
 
-@yaml_kind("adaptive_pool", ("mode", "size"))
+@yaml_kind("adaptive_pool", {
+    "mode": POOL_MODE, "size": described(SIZES, "output size of the adaptive pool"),
+}, required=("size",))
 def adaptive_pool(c: Compiler, o: Opts, name: str, shape: Shape) -> tuple[SpecNode, Shape]:
     dims = c.spatial(o, shape)
     mode = PoolMode(c.word(o, "mode", ("avg", "max"), "avg"))
@@ -232,11 +272,13 @@ def adaptive_pool(c: Compiler, o: Opts, name: str, shape: Shape) -> tuple[SpecNo
     size = c.ints(o.values["size"], o.sub("size"), dims, "size")
     return c.leaf(name, lambda: AdaptivePool(mode, size), shape, o.pos, o.key)
 
-@yaml_kind("flatten", ())
+@yaml_kind("flatten")
 def flatten(c: Compiler, o: Opts, name: str, shape: Shape) -> tuple[SpecNode, Shape]:
     return c.leaf(name, lambda: Flatten(1), shape, o.pos, o.key)
 
-@yaml_kind("dropout", ("p",), shorthand="p")
+@yaml_kind("dropout", {
+    "p": {"anyOf": [{"type": "number", "minimum": 0, "exclusiveMaximum": 1}, {"type": "string"}]},
+}, shorthand="p")
 def dropout(c: Compiler, o: Opts, name: str, shape: Shape) -> tuple[SpecNode, Shape]:
     p = 0.5
     if o.has("p"):
@@ -247,7 +289,12 @@ def dropout(c: Compiler, o: Opts, name: str, shape: Shape) -> tuple[SpecNode, Sh
         p = float(v)
     return c.leaf(name, lambda: Dropout(p), shape, o.pos, o.key)
 
-@yaml_kind("residual", ("body", "shortcut", "activation"), structure=True)
+@yaml_kind("residual", {
+    "body": LAYERS,
+    "shortcut": {"anyOf": [LAYERS, {"type": "null"}],
+                 "description": "projection; absent = identity"},
+    "activation": ACTIVATION,
+}, required=("body",), structure=True)
 def residual(c: Compiler, o: Opts, name: str, shape: Shape) -> tuple[SpecNode, Shape]:
     body, out_b = c.layer_list(o.values.get("body"), o.sub("body"), shape,
                                   allow_empty=False, pos=o.pos)
@@ -264,7 +311,14 @@ def residual(c: Compiler, o: Opts, name: str, shape: Shape) -> tuple[SpecNode, S
     )
     return c.parallel(o, name, branches, (out_b, out_s), Add(), "add")
 
-@yaml_kind("branches", ("paths", "join", "activation"), structure=True)
+@yaml_kind("branches", {
+    "paths": {"type": "array", "minItems": 2,
+              "items": {"anyOf": [LAYERS, {"type": "array", "maxItems": 0}]}},
+    "join": one_of_words(["concat", "add", "mul"], "concat on channels (default), add, or mul: "
+                         "an element-wise product, broadcast (a gate of shape [C, 1, 1] times a "
+                         "feature map)"),
+    "activation": ACTIVATION,
+}, required=("paths",), structure=True)
 def branches(c: Compiler, o: Opts, name: str, shape: Shape) -> tuple[SpecNode, Shape]:
     node = o.values.get("paths")
     if not isinstance(node, YSeq) or len(node.items) < 2:
@@ -289,7 +343,8 @@ def branches(c: Compiler, o: Opts, name: str, shape: Shape) -> tuple[SpecNode, S
     return c.parallel(o, name, tuple(groups), tuple(outs), op, join)
 
 
-@yaml_kind("block", ("layers",), structure=True)
+@yaml_kind("block", {"layers": LAYERS}, required=("layers",), shorthand="layers",
+           structure=True)
 def block(c: Compiler, o: Opts, name: str, shape: Shape) -> tuple[SpecNode, Shape]:
     children, out = c.layer_list(o.values.get("layers"), o.sub("layers"), shape,
                                     allow_empty=False, pos=o.pos)

@@ -18,6 +18,7 @@ from convcost.core.formulas._shapes import one
 from convcost.core.ops import OpInfo, Shape, positive
 from convcost.errors import ShapeError
 from convcost.frontends.yaml_format import SpecNode, yaml_kind
+from convcost.frontends.yaml_schema import SIZE, described
 
 if TYPE_CHECKING:
     from convcost.frontends.yaml_compile import Compiler, Opts
@@ -51,7 +52,9 @@ def channel_shuffle(op: ChannelShuffle, inputs: tuple[Shape, ...]) -> Cost:
     return Cost(output_shape=channel_shuffle_shape(op, inputs))  # a copy: traffic, no arithmetic
 
 
-@yaml_kind("channel_shuffle", ("groups",))
+@yaml_kind("channel_shuffle", {
+    "groups": described(SIZE, "groups to interleave (must divide the channels)"),
+}, required=("groups",), description="ShuffleNet's channel shuffle (a copy: no arithmetic)")
 def from_yaml(c: Compiler, o: Opts, name: str, shape: Shape) -> tuple[SpecNode, Shape]:
     if not o.has("groups"):
         raise c.err(o.pos, o.key, "channel_shuffle needs 'groups'")

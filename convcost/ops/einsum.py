@@ -4,8 +4,8 @@ torch runs a two-operand einsum as one batched matrix product (its walker sees t
 an ONNX graph keeps the ``Einsum`` node, read here by the same formula, so both front-ends
 give the same count.
 
-Everything convcost knows of it: the op, its shape rule and formula, and the ONNX node that is
-one.
+Everything convcost knows of it: the op, its shape rule and formula, the ONNX node that is one,
+and how the references count it.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from convcost.errors import ShapeError
 from convcost.frontends.onnx_tables import attrs, decode
 from convcost.frontends.onnx_tables import handles as onnx_op
 from convcost.frontends.unsupported import Unsupported
+from convcost.reference.reconcile import counted_as_macs
 
 if TYPE_CHECKING:
     from convcost.frontends.onnx_records import Walker
@@ -83,6 +84,9 @@ def einsum(op: Einsum, inputs: tuple[Shape, ...]) -> Cost:
     if len(inputs) == 1:
         return Cost(output_shape=out, other_ops=points)
     return Cost(output_shape=out, macs=points)
+
+
+counted_as_macs("einsum")  # fvcore's einsum handle counts the contraction's multiply-adds
 
 
 @onnx_op("Einsum")

@@ -35,6 +35,7 @@ from convcost.frontends.yaml_format import (
     make_divisible,
     yaml_kind,
 )
+from convcost.frontends.yaml_schema import ACTIVATION, BOOLEAN, SIZE, described, one_of_words
 
 if TYPE_CHECKING:
     from convcost.frontends.yaml_compile import Compiler, Opts
@@ -70,8 +71,23 @@ def squeeze_width(c: Compiler, o: Opts, in_ch: int) -> int:
     return make_divisible(width, divisor) if divisor > 1 else width
 
 
-@yaml_kind("squeeze_excite", ("squeeze", "ratio", "reduce", "divisor", "activation", "gate",
-                            "bias"))
+@yaml_kind("squeeze_excite", {
+    "squeeze": described(SIZE, "squeeze width in channels ('in' = the block's input channels)"),
+    "ratio": {"anyOf": [{"type": "number", "exclusiveMinimum": 0, "maximum": 1},
+                        {"type": "string"}],
+              "description": "squeeze width = input channels x ratio (default 0.25)"},
+    "reduce": described(SIZE, "squeeze width = input channels // reduce (at least 1)"),
+    "divisor": described(SIZE, "round the squeeze width to a multiple of this (torchvision's "
+                               "_make_divisible)"),
+    "activation": ACTIVATION,
+    "gate": described(one_of_words([*_GATES[:2], "hsigmoid", "hard_sigmoid", "h_sigmoid",
+                                    *_GATES[2:]]), "gate activation (default sigmoid)"),
+    "bias": described(BOOLEAN, "bias on both 1x1 convs (default true)"),
+}, constraints={"not": {"anyOf": [{"required": ["squeeze", "ratio"]},
+                                  {"required": ["squeeze", "reduce"]},
+                                  {"required": ["ratio", "reduce"]}]}},
+   description="squeeze-excite: global average pool, 1x1 conv to the squeeze width, "
+               "activation, 1x1 conv back, gate, times the input")
 def from_yaml(c: Compiler, o: Opts, name: str, shape: Shape) -> tuple[SpecNode, Shape]:
     dims = c.spatial(o, shape)
     in_ch = shape[0]

@@ -25,6 +25,7 @@ from convcost.frontends.torch.state import shape_of
 from convcost.frontends.unsupported import Unsupported
 from convcost.frontends.yaml_format import MAX_SIZE, SpecNode, yaml_kind
 from convcost.frontends.yaml_nodes import YSeq
+from convcost.frontends.yaml_schema import BOOLEAN, SIZES, described, one_of_words
 
 if TYPE_CHECKING:
     from convcost.frontends.onnx_records import Walker
@@ -135,7 +136,21 @@ def upsample(op: Upsample, inputs: tuple[Shape, ...]) -> Cost:
 # ---------------------------------------------------------------- YAML: `upsample`
 
 
-@yaml_kind("upsample", ("mode", "scale", "size", "align_corners"))
+_FACTOR = {"type": "number", "exclusiveMinimum": 0}
+
+
+@yaml_kind("upsample", {
+    "mode": described(one_of_words(MODES), "interpolation (default nearest; linear 1-D, bilinear "
+                                           "and bicubic 2-D, trilinear 3-D)"),
+    "scale": {"description": "a factor, or one per spatial dimension (output = floor(input x "
+                             "factor))",
+              "anyOf": [_FACTOR, {"type": "string"},
+                        {"type": "array", "minItems": 1, "maxItems": 3,
+                         "items": {"anyOf": [_FACTOR, {"type": "string"}]}}]},
+    "size": described(SIZES, "the output spatial size"),
+    "align_corners": described(BOOLEAN, "torch's align_corners (interpolating modes)"),
+}, constraints={"oneOf": [{"required": ["scale"]}, {"required": ["size"]}]},
+   description="resampling of the spatial dimensions (nearest or interpolating)")
 def from_yaml(c: Compiler, o: Opts, name: str, shape: Shape) -> tuple[SpecNode, Shape]:
     dims = c.spatial(o, shape)
     mode = c.word(o, "mode", MODES, "nearest")

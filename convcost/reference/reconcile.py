@@ -10,18 +10,31 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from convcost import catalog
 from convcost._compat import StrEnum
 
-# operators whose counts are multiply-adds in both references
-MAC_OPERATORS = frozenset({
+_MAC_OPERATORS = {
     "conv", "convolution", "_convolution", "conv1d", "conv2d", "conv3d",
     "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
-    "linear", "addmm", "mm", "bmm", "baddbmm", "matmul", "einsum",
+    "linear", "addmm", "mm", "bmm", "baddbmm", "matmul",
     "scaled_dot_product_attention", "_scaled_dot_product_flash_attention",
     "_scaled_dot_product_efficient_attention", "_scaled_dot_product_cudnn_attention",
     "_scaled_dot_product_flash_attention_for_cpu", "_flash_attention_forward",
     "_efficient_attention_forward",
-})
+}
+"""Operators whose counts are multiply-adds in the references: core's products here, an op
+module's own (einsum) registered with :func:`counted_as_macs`."""
+
+
+def counted_as_macs(*operators: str) -> None:
+    """Say that the references count these operators (their names without ``aten::``) as
+    multiply-adds, as convcost counts the op."""
+    _MAC_OPERATORS.update(operators)
+
+
+def mac_operators() -> frozenset[str]:
+    catalog.load()
+    return frozenset(_MAC_OPERATORS)
 
 
 class Status(StrEnum):
@@ -60,8 +73,9 @@ def reconcile(
         skipped = f"; {tool} skips {names}"
     if theirs == ours_macs:
         return Agreement(tool, ours_macs, theirs, Status.AGREE, skipped.removeprefix("; "))
-    macs_part = sum(n for op, n in theirs_by_operator.items() if op in MAC_OPERATORS)
-    extras = {op: n for op, n in theirs_by_operator.items() if op not in MAC_OPERATORS and n}
+    products = mac_operators()
+    macs_part = sum(n for op, n in theirs_by_operator.items() if op in products)
+    extras = {op: n for op, n in theirs_by_operator.items() if op not in products and n}
     skips = {name: n for name, n in (known_skips or {}).items() if n}
     if skips and macs_part + sum(skips.values()) == ours_macs:
         listed = ", ".join(f"{name} ({n:,} MACs)" for name, n in sorted(skips.items()))
