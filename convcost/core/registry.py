@@ -63,10 +63,7 @@ def _compute(op: Op, shapes: tuple[Shape, ...], dtype: DType) -> Cost:
     fn = FORMULAS.get(type(op))
     if fn is None:
         raise InputError(f"no formula for {type(op).__name__}")
-    for s in shapes:
-        if any((not isinstance(d, int)) or d < 1 for d in s):
-            raise ShapeError(f"shape {list(s)} must hold positive integers")
-    cost = fn(op, shapes)
+    cost = fn(op, _positive(shapes))
     if type(op) in VIEWS:
         return cost
     moved = sum(numel(s) for s in shapes) + numel(cost.output_shape) + cost.params + cost.buffers
@@ -80,7 +77,11 @@ def shape_of(op: Op, inputs: Sequence[Shape]) -> Shape:
     rule = SHAPES.get(type(op))
     if rule is None:
         raise InputError(f"no shape rule for {type(op).__name__}")
+    return rule(op, _positive(shapes))
+
+
+def _positive(shapes: tuple[Shape, ...]) -> tuple[Shape, ...]:
     for s in shapes:
         if any((not isinstance(d, int)) or d < 1 for d in s):
             raise ShapeError(f"shape {list(s)} must hold positive integers")
-    return rule(op, shapes)
+    return shapes
