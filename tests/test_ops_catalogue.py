@@ -216,7 +216,8 @@ def test_the_einsum_module_says_how_fvcore_counts_it() -> None:
     alone (without it, the two counts would be marked as disagreeing)."""
     pytest.importorskip("fvcore")
     import convcost as cc
-    from convcost.reference.reconcile import Status, mac_operators
+    from convcost.reference.products import mac_operators
+    from convcost.reference.reconcile import Status
 
     class E(nn.Module):
         def __init__(self) -> None:

@@ -48,7 +48,7 @@ def _packed(a: dict[str, Any]) -> Any:
 
 
 def _conv(state: Any, name: str, a: dict[str, Any], out: Any) -> None:
-    from convcost.frontends.torch.state import shape_of
+    from convcost.frontends.torch.args import tensor_shape
 
     packed = _packed(a)
     weight, bias = packed.unpack()
@@ -61,7 +61,7 @@ def _conv(state: Any, name: str, a: dict[str, Any], out: Any) -> None:
     op = Conv(
         in_channels=cin,
         out_channels=cout,
-        kernel=shape_of(weight)[2:],
+        kernel=tensor_shape(weight)[2:],
         stride=tuple(int(s) for s in packed.stride()),
         padding=tuple((int(p), int(p)) for p in packed.padding()),
         dilation=tuple(int(d) for d in packed.dilation()),
@@ -71,16 +71,16 @@ def _conv(state: Any, name: str, a: dict[str, Any], out: Any) -> None:
         output_padding=tuple(int(p) for p in packed.output_padding()) if transposed else (),
     )
     x = next(v for v in a.values() if hasattr(v, "shape"))
-    state.emit(op, [shape_of(x)], "conv")
+    state.emit(op, [tensor_shape(x)], "conv")
 
 
 def _linear(state: Any, name: str, a: dict[str, Any], out: Any) -> None:
-    from convcost.frontends.torch.state import shape_of
+    from convcost.frontends.torch.args import tensor_shape
 
     packed = _packed(a)
     weight, bias = packed.unpack()
     x = next(v for v in a.values() if hasattr(v, "shape"))
-    shape = shape_of(x)
+    shape = tensor_shape(x)
     op = Linear(int(weight.shape[1]), int(weight.shape[0]), bias=bias is not None)
     state.emit(op, [shape if len(shape) >= 2 else (1, *shape)], "linear")
 

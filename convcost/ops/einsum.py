@@ -21,7 +21,7 @@ from convcost.errors import ShapeError
 from convcost.frontends.onnx_tables import attrs, decode
 from convcost.frontends.onnx_tables import handles as onnx_op
 from convcost.frontends.unsupported import Unsupported
-from convcost.reference.reconcile import counted_as_macs
+from convcost.reference.products import counted_as_macs
 
 if TYPE_CHECKING:
     from convcost.frontends.onnx_records import Walker

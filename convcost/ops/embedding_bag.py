@@ -14,8 +14,8 @@ from convcost.core.cost import Cost, numel
 from convcost.core.formula_table import formula, shape_rule
 from convcost.core.ops import OpInfo, Shape, positive
 from convcost.errors import InputError, ShapeError
+from convcost.frontends.torch.args import tensor_shape
 from convcost.frontends.torch.registry import handles as torch_op
-from convcost.frontends.torch.state import shape_of
 
 if TYPE_CHECKING:
     from convcost.frontends.torch.state import WalkState
@@ -69,4 +69,4 @@ def from_aten(w: WalkState, name: str, a: dict[str, Any], out: Any) -> None:
     first = out[0] if isinstance(out, (tuple, list)) else out
     op = EmbeddingBag(int(weight.shape[0]), int(weight.shape[1]), MODES[int(a["mode"])],
                       per_sample_weights=a.get("per_sample_weights") is not None)
-    w.emit(op, [shape_of(indices), (int(first.shape[0]),)], "embedding_bag", weight)
+    w.emit(op, [tensor_shape(indices), (int(first.shape[0]),)], "embedding_bag", weight)

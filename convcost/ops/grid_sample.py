@@ -16,9 +16,8 @@ from convcost.core.ops import OpInfo, Shape
 from convcost.errors import InputError, ShapeError
 from convcost.frontends.onnx_tables import attrs, decode
 from convcost.frontends.onnx_tables import handles as onnx_op
-from convcost.frontends.torch.args import first_tensor
+from convcost.frontends.torch.args import first_tensor, tensor_shape
 from convcost.frontends.torch.registry import handles as torch_op
-from convcost.frontends.torch.state import shape_of
 from convcost.frontends.unsupported import Unsupported
 from convcost.ops.upsample import TAPS
 
@@ -70,7 +69,7 @@ def grid_sample(op: GridSample, inputs: tuple[Shape, ...]) -> Cost:
 def from_aten(w: WalkState, name: str, a: dict[str, Any], out: Any) -> None:
     x, grid = first_tensor(w.torch, a), a["grid"]
     mode = MODES[int(a.get("interpolation_mode") or 0)]
-    w.emit(GridSample(mode), [shape_of(x), shape_of(grid)], "grid_sample")
+    w.emit(GridSample(mode), [tensor_shape(x), tensor_shape(grid)], "grid_sample")
 
 
 _ONNX_MODES = {"linear": "bilinear", "bilinear": "bilinear", "nearest": "nearest",

@@ -13,8 +13,8 @@ from convcost.core.cost import Cost
 from convcost.core.formula_table import formula, shape_rule
 from convcost.core.ops import OpInfo, Shape
 from convcost.errors import ShapeError
+from convcost.frontends.torch.args import tensor_shape
 from convcost.frontends.torch.registry import handles as torch_op
-from convcost.frontends.torch.state import shape_of
 
 if TYPE_CHECKING:
     from convcost.frontends.torch.state import WalkState
@@ -47,4 +47,4 @@ def nms(op: Nms, inputs: tuple[Shape, ...]) -> Cost:
 
 @torch_op("torchvision.nms")
 def from_torchvision(w: WalkState, name: str, a: dict[str, Any], out: Any) -> None:
-    w.emit(Nms(), [shape_of(a["dets"])], "nms")
+    w.emit(Nms(), [tensor_shape(a["dets"])], "nms")

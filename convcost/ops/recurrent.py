@@ -21,9 +21,9 @@ from convcost.core.ops import Elementwise, OpInfo, Shape, positive
 from convcost.errors import InputError, ShapeError
 from convcost.frontends.onnx_tables import attrs, decode
 from convcost.frontends.onnx_tables import handles as onnx_op
+from convcost.frontends.torch.args import tensor_shape
 from convcost.frontends.torch.registry import ModuleRecord, handles_module
 from convcost.frontends.torch.registry import handles as torch_op
-from convcost.frontends.torch.state import shape_of
 from convcost.frontends.unsupported import Unsupported
 
 if TYPE_CHECKING:
@@ -135,7 +135,7 @@ def from_module(module: Any, x: Any) -> list[ModuleRecord] | None:
     from torch import nn
 
     cls = type(module)
-    shape = shape_of(x)
+    shape = tensor_shape(x)
     for base in (nn.LSTM, nn.GRU, nn.RNN):
         if isinstance(module, base) and cls.forward is base.forward:
             return _layers(module, shape)
@@ -186,7 +186,7 @@ def from_mkldnn_rnn_layer(w: WalkState, name: str, a: dict[str, Any], out: Any) 
     op = Recurrent(cell, int(w_ih.shape[1]), hidden, bias)
     others = [w_hh, a["weight2"], a["weight3"]] if bias else [w_hh]
     label = _label_of(w, w_ih, bool(a["reverse"]))
-    w.emit(op, [shape_of(a["input"])], label, w_ih, others, name_by_param=False)
+    w.emit(op, [tensor_shape(a["input"])], label, w_ih, others, name_by_param=False)
 
 
 def _label_of(w: WalkState, weight: Any, reverse: bool) -> str:
@@ -211,7 +211,7 @@ def from_fused_cell(w: WalkState, name: str, a: dict[str, Any], out: Any) -> Non
     gates, work = (4, 13) if lstm else (3, 10)
     per = work + (2 * gates if a.get("input_bias") is not None else 0)
     label = "lstm_cell" if lstm else "gru_cell"
-    w.emit(Elementwise(label, per), [shape_of(state)], label)
+    w.emit(Elementwise(label, per), [tensor_shape(state)], label)
 
 
 # ---------------------------------------------------------------- ONNX

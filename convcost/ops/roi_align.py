@@ -13,8 +13,8 @@ from convcost.core.cost import Cost, numel
 from convcost.core.formula_table import formula, shape_rule
 from convcost.core.ops import OpInfo, Shape, positive
 from convcost.errors import ShapeError
+from convcost.frontends.torch.args import tensor_shape
 from convcost.frontends.torch.registry import handles as torch_op
-from convcost.frontends.torch.state import shape_of
 from convcost.frontends.unsupported import Unsupported
 
 if TYPE_CHECKING:
@@ -64,4 +64,4 @@ def from_torchvision(w: WalkState, name: str, a: dict[str, Any], out: Any) -> No
     if ratio <= 0:
         raise Unsupported  # adaptive sampling: the count follows each box's size
     op = RoiAlign((int(a["pooled_height"]), int(a["pooled_width"])), ratio)
-    w.emit(op, [shape_of(a["input"]), shape_of(a["rois"])], "roi_align")
+    w.emit(op, [tensor_shape(a["input"]), tensor_shape(a["rois"])], "roi_align")

@@ -19,9 +19,8 @@ from convcost.core.ops import OpInfo, Shape, positive
 from convcost.errors import InputError, ShapeError
 from convcost.frontends.onnx_tables import attrs, decode
 from convcost.frontends.onnx_tables import handles as onnx_op
-from convcost.frontends.torch.args import first_tensor
+from convcost.frontends.torch.args import first_tensor, tensor_shape
 from convcost.frontends.torch.registry import handles as torch_op
-from convcost.frontends.torch.state import shape_of
 from convcost.frontends.unsupported import Unsupported
 from convcost.frontends.yaml_format import MAX_SIZE, SpecNode, yaml_kind
 from convcost.frontends.yaml_nodes import YSeq
@@ -205,8 +204,8 @@ def from_aten(w: WalkState, name: str, a: dict[str, Any], out: Any) -> None:
         raise Unsupported
     corners = a.get("align_corners")
     op = Upsample(ATEN_MODES[name], None if corners is None else bool(corners),
-                  size=shape_of(out)[2:], antialias=name.endswith("_aa"))
-    w.emit(op, [shape_of(x)], "upsample")
+                  size=tensor_shape(out)[2:], antialias=name.endswith("_aa"))
+    w.emit(op, [tensor_shape(x)], "upsample")
 
 
 @torch_op("aten._unsafe_index")
@@ -223,7 +222,7 @@ def from_unsafe_index(w: WalkState, name: str, a: dict[str, Any], out: Any) -> N
     if not nearest:
         w.ignore(name)
         return
-    w.emit(Upsample("nearest", size=shape_of(out)[2:]), [shape_of(x)], "upsample")
+    w.emit(Upsample("nearest", size=tensor_shape(out)[2:]), [tensor_shape(x)], "upsample")
 
 
 # ---------------------------------------------------------------- ONNX

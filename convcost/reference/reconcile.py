@@ -10,31 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from convcost import catalog
 from convcost._compat import StrEnum
-
-_MAC_OPERATORS = {
-    "conv", "convolution", "_convolution", "conv1d", "conv2d", "conv3d",
-    "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
-    "linear", "addmm", "mm", "bmm", "baddbmm", "matmul",
-    "scaled_dot_product_attention", "_scaled_dot_product_flash_attention",
-    "_scaled_dot_product_efficient_attention", "_scaled_dot_product_cudnn_attention",
-    "_scaled_dot_product_flash_attention_for_cpu", "_flash_attention_forward",
-    "_efficient_attention_forward",
-}
-"""Operators whose counts are multiply-adds in the references: core's products here, an op
-module's own (einsum) registered with :func:`counted_as_macs`."""
-
-
-def counted_as_macs(*operators: str) -> None:
-    """Say that the references count these operators (their names without ``aten::``) as
-    multiply-adds, as convcost counts the op."""
-    _MAC_OPERATORS.update(operators)
-
-
-def mac_operators() -> frozenset[str]:
-    catalog.load()
-    return frozenset(_MAC_OPERATORS)
+from convcost.reference.products import mac_operators
 
 
 class Status(StrEnum):

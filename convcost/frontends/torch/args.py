@@ -21,6 +21,11 @@ def bind(func: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> dict[st
     return out
 
 
+def tensor_shape(t: Any) -> tuple[int, ...]:
+    """A tensor's shape as plain ints."""
+    return tuple(int(s) for s in t.shape)
+
+
 def ints(value: Any, dims: int) -> tuple[int, ...]:
     if isinstance(value, int):
         return (value,) * dims

@@ -16,15 +16,16 @@ from convcost.core.ops import (
     NormFn,
     Shape,
 )
+from convcost.frontends.torch.args import tensor_shape
 from convcost.frontends.torch.registry import Unsupported, handles
-from convcost.frontends.torch.state import WalkState, shape_of
+from convcost.frontends.torch.state import WalkState
 from convcost.frontends.torch.tables import SDPA
 
 
 @handles(*SDPA)
 def _sdpa(w: WalkState, name: str, a: dict[str, Any], out: Any) -> None:
     q, k, v = a["query"], a["key"], a["value"]
-    shapes = [shape_of(q), shape_of(k), shape_of(v)]
+    shapes = [tensor_shape(q), tensor_shape(k), tensor_shape(v)]
     w.emit(Attention(causal=bool(a.get("is_causal") or False)), shapes, "attention")
 
 
@@ -45,11 +46,12 @@ def _projections(
     """The input projections of fused attention, as the unfused path runs them."""
     has_bias = qkv_bias is not None
     if q is k and k is v:
-        w.emit(Linear(embed, 3 * embed, has_bias), [shape_of(q)], "in_proj", qkv_weight, [qkv_bias])
+        w.emit(Linear(embed, 3 * embed, has_bias), [tensor_shape(q)], "in_proj", qkv_weight,
+               [qkv_bias])
         return
     parts = [(q, 0, 1), (k, 1, 2)] if k is v else [(q, 0, 1), (k, 1, 1), (v, 2, 1)]
     for x, first, n in parts:
-        w.emit(Linear(embed, n * embed, has_bias), [shape_of(x)], "in_proj", qkv_weight,
+        w.emit(Linear(embed, n * embed, has_bias), [tensor_shape(x)], "in_proj", qkv_weight,
                [qkv_bias], rows=(first * embed, n * embed))
 
 
@@ -65,9 +67,9 @@ def _native_mha(w: WalkState, name: str, a: dict[str, Any], out: Any) -> None:
         raise Unsupported
     embed, heads = int(a["embed_dim"]), int(a["num_head"])
     _projections(w, a["qkv_weight"], a["qkv_bias"], q, k, v, embed)
-    shapes = [_heads(shape_of(q), heads), _heads(shape_of(k), heads), _heads(shape_of(v), heads)]
+    shapes = [_heads(tensor_shape(t), heads) for t in (q, k, v)]
     w.emit(Attention(), shapes, "attention")
-    out_shape = (*shape_of(q)[:-1], embed)
+    out_shape = (*tensor_shape(q)[:-1], embed)
     w.emit(Linear(embed, int(a["proj_weight"].shape[0]), a["proj_bias"] is not None),
            [out_shape], "out_proj", a["proj_weight"], [a["proj_bias"]])
 
@@ -77,7 +79,7 @@ def _encoder_layer(w: WalkState, name: str, a: dict[str, Any], out: Any) -> None
     src = a["src"]
     if src.dim() != 3:
         raise Unsupported
-    x = shape_of(src)
+    x = tensor_shape(src)
     embed, heads = int(a["embed_dim"]), int(a["num_heads"])
     ffn = int(a["ffn_weight_1"].shape[0])
 

@@ -7,9 +7,9 @@ import math
 from typing import Any
 
 from convcost.core.ops import Conv, Embedding, Linear, Matmul, Shape
-from convcost.frontends.torch.args import ints, label
+from convcost.frontends.torch.args import ints, label, tensor_shape
 from convcost.frontends.torch.registry import handles
-from convcost.frontends.torch.state import WalkState, shape_of
+from convcost.frontends.torch.state import WalkState
 from convcost.frontends.torch.tables import CONVS
 
 
@@ -27,7 +27,7 @@ def _conv(w: WalkState, name: str, a: dict[str, Any], out: Any) -> None:
     op = Conv(
         in_channels=cin,
         out_channels=cout,
-        kernel=shape_of(weight)[2:],
+        kernel=tensor_shape(weight)[2:],
         stride=ints(a["stride"], dims),
         padding=tuple((p, p) for p in pads),
         dilation=ints(a["dilation"], dims),
@@ -36,12 +36,12 @@ def _conv(w: WalkState, name: str, a: dict[str, Any], out: Any) -> None:
         transposed=transposed,
         output_padding=ints(a["output_padding"], dims) if transposed else (),
     )
-    xs = shape_of(x)
+    xs = tensor_shape(x)
     w.emit(op, [xs if len(xs) == dims + 2 else (1, *xs)], "conv", weight, [a["bias"]])
 
 
 def _linear_input(w: WalkState, x: Any) -> Shape:
-    shape = shape_of(x)
+    shape = tensor_shape(x)
     before = w.origin.get(x)
     if before and before[-1] == shape[-1] and math.prod(before[:-1]) == math.prod(shape[:-1]):
         return tuple(before)
@@ -61,7 +61,7 @@ def _mm(w: WalkState, name: str, a: dict[str, Any], out: Any) -> None:
         if addend is None and w.last is not None and isinstance(out, w.torch.Tensor):
             w.linear_out[out] = w.last
         return
-    shapes = [shape_of(x), shape_of(m)] + ([shape_of(addend)] if addend is not None else [])
+    shapes = [tensor_shape(t) for t in (x, m, addend) if t is not None]
     w.emit(Matmul(), shapes, label(name))
 
 
@@ -75,9 +75,9 @@ def _linear(w: WalkState, name: str, a: dict[str, Any], out: Any) -> None:
 @handles("aten.bmm", "aten.baddbmm", "aten.addbmm")
 def _bmm(w: WalkState, name: str, a: dict[str, Any], out: Any) -> None:
     if name == "aten.bmm":
-        shapes = [shape_of(a["self"]), shape_of(a["mat2"])]
+        shapes = [tensor_shape(a["self"]), tensor_shape(a["mat2"])]
     else:
-        shapes = [shape_of(a["batch1"]), shape_of(a["batch2"]), shape_of(a["self"])]
+        shapes = [tensor_shape(a["batch1"]), tensor_shape(a["batch2"]), tensor_shape(a["self"])]
     w.emit(Matmul(), shapes, label(name))
 
 
@@ -102,7 +102,7 @@ def _grouped_mm(w: WalkState, name: str, a: dict[str, Any], out: Any) -> None:
 @handles("aten.mv", "aten.addmv")
 def _mv(w: WalkState, name: str, a: dict[str, Any], out: Any) -> None:
     mat, vec = (a["self"], a["vec"]) if name == "aten.mv" else (a["mat"], a["vec"])
-    shapes = [shape_of(mat), (int(vec.shape[0]), 1)]
+    shapes = [tensor_shape(mat), (int(vec.shape[0]), 1)]
     if name == "aten.addmv":
         shapes.append((int(mat.shape[0]), 1))
     w.emit(Matmul(), shapes, label(name))
@@ -118,7 +118,7 @@ def _dot(w: WalkState, name: str, a: dict[str, Any], out: Any) -> None:
 def _embedding(w: WalkState, name: str, a: dict[str, Any], out: Any) -> None:
     weight = a["weight"]
     op = Embedding(int(weight.shape[0]), int(weight.shape[1]))
-    w.emit(op, [shape_of(a["indices"])], "embedding", weight)
+    w.emit(op, [tensor_shape(a["indices"])], "embedding", weight)
 
 
 @handles("aten.addr")

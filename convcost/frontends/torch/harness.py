@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from convcost.core.ops import FreeParameter, Shape
 from convcost.core.records import LayerRecord, Uncounted
 from convcost.errors import AnalysisError, ConvcostError, InputError, first_line
+from convcost.frontends.torch.args import tensor_shape
 from convcost.frontends.torch.dispatch import counting_mode
 from convcost.frontends.torch.execution import (
     Execution,
@@ -27,7 +28,7 @@ from convcost.frontends.torch.scopes import (
     run_script_scoped,
     script_graph,
 )
-from convcost.frontends.torch.state import WalkState, shape_of
+from convcost.frontends.torch.state import WalkState
 
 if TYPE_CHECKING:
     import torch
@@ -122,7 +123,7 @@ def _specs(inputs: Sequence[InputLike]) -> list[InputSpec]:
         if isinstance(item, InputSpec):
             out.append(item)
         elif isinstance(item, torch.Tensor):
-            out.append(InputSpec(shape_of(item), str(item.dtype).removeprefix("torch.")))
+            out.append(InputSpec(tensor_shape(item), str(item.dtype).removeprefix("torch.")))
         elif (isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], (tuple, list))):
             shape, dtype = item
             word = str(dtype).removeprefix("torch.")

@@ -7,8 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 from convcost.core.ops import AdaptivePool, Linear, Norm, NormFn, Op, PoolMode
+from convcost.frontends.torch.args import tensor_shape
 from convcost.frontends.torch.registry import ModuleRecord, handles_module, module_handlers
-from convcost.frontends.torch.state import WalkState, shape_of
+from convcost.frontends.torch.state import WalkState
 
 
 @handles_module
@@ -17,7 +18,7 @@ def consume(module: Any, x: Any) -> list[ModuleRecord] | None:
     from torch import nn
 
     cls = type(module)
-    shape = shape_of(x)
+    shape = tensor_shape(x)
 
     def same_forward(base: type) -> bool:
         return isinstance(module, base) and cls.forward is base.forward  # type: ignore[attr-defined]

@@ -21,9 +21,9 @@ from convcost.core.ops import (
     Reduce,
     Shape,
 )
-from convcost.frontends.torch.args import ints
+from convcost.frontends.torch.args import ints, tensor_shape
 from convcost.frontends.torch.registry import Unsupported, handles
-from convcost.frontends.torch.state import WalkState, shape_of
+from convcost.frontends.torch.state import WalkState
 from convcost.frontends.torch.tables import (
     ACTIVATIONS,
     ADAPTIVE,
@@ -40,7 +40,7 @@ def _batch_norm(w: WalkState, name: str, a: dict[str, Any], out: Any) -> None:
     x, weight = a["input"], a["weight"]
     op = BatchNorm(int(x.shape[1]), affine=weight is not None,
                    track_running_stats=a["running_mean"] is not None)
-    w.emit(op, [shape_of(x)], "batch_norm", weight, [a["bias"]])
+    w.emit(op, [tensor_shape(x)], "batch_norm", weight, [a["bias"]])
 
 
 @handles("aten.native_layer_norm", "aten._fused_rms_norm")
@@ -49,7 +49,7 @@ def _layer_norm(w: WalkState, name: str, a: dict[str, Any], out: Any) -> None:
     weight, bias = a["weight"], a.get("bias")
     op = Norm(fn, tuple(int(s) for s in a["normalized_shape"]), weight is not None,
               bias is not None)
-    w.emit(op, [shape_of(a["input"])], str(fn), weight, [bias])
+    w.emit(op, [tensor_shape(a["input"])], str(fn), weight, [bias])
 
 
 @handles("aten.native_group_norm")
@@ -57,25 +57,25 @@ def _group_norm(w: WalkState, name: str, a: dict[str, Any], out: Any) -> None:
     weight, bias = a["weight"], a["bias"]
     op = Norm(NormFn.GROUP, (int(a["C"]),), weight is not None, bias is not None,
               groups=int(a["group"]))
-    w.emit(op, [shape_of(a["input"])], "group_norm", weight, [bias])
+    w.emit(op, [tensor_shape(a["input"])], "group_norm", weight, [bias])
 
 
 @handles(*ACTIVATIONS)
 def _activation(w: WalkState, name: str, a: dict[str, Any], out: Any) -> None:
     fn = ACTIVATIONS[name]
-    w.emit(Activation(fn), [shape_of(a["self"])], str(fn))
+    w.emit(Activation(fn), [tensor_shape(a["self"])], str(fn))
 
 
 @handles("aten.hardtanh")
 def _hardtanh(w: WalkState, name: str, a: dict[str, Any], out: Any) -> None:
     if float(a["min_val"]) == 0.0 and float(a["max_val"]) == 6.0:
-        w.emit(Activation(ActivationFn.RELU6), [shape_of(a["self"])], "relu6")
+        w.emit(Activation(ActivationFn.RELU6), [tensor_shape(a["self"])], "relu6")
     else:
-        w.emit(Elementwise("hardtanh"), [shape_of(a["self"])], "hardtanh")
+        w.emit(Elementwise("hardtanh"), [tensor_shape(a["self"])], "hardtanh")
 
 
 def _pool_input(x: Any, dims: int) -> Shape:
-    s = shape_of(x)
+    s = tensor_shape(x)
     return s if len(s) == dims + 2 else (1, *s)
 
 
@@ -101,7 +101,7 @@ def _adaptive(w: WalkState, name: str, a: dict[str, Any], out: Any) -> None:
 
 
 def tensor_shapes(w: WalkState, a: dict[str, Any]) -> list[Shape]:
-    return [shape_of(v) for v in a.values() if isinstance(v, w.torch.Tensor)]
+    return [tensor_shape(v) for v in a.values() if isinstance(v, w.torch.Tensor)]
 
 
 @handles(*(f"aten.{n}" for n in ELEMENTWISE if n != "hardtanh"))
@@ -144,13 +144,13 @@ def _reduction(w: WalkState, name: str, a: dict[str, Any], out: Any) -> None:
     dims: tuple[int, ...] = () if dim is None else ints(dim, 1) if isinstance(dim, int) else \
         tuple(int(d) for d in dim)
     keep = bool(a.get("keepdim") or False)
-    w.emit(Reduce(base, dims, keep), [shape_of(x)], base)
+    w.emit(Reduce(base, dims, keep), [tensor_shape(x)], base)
 
 
 @handles("aten.cat", "aten.concat", "aten.concatenate")
 def _cat(w: WalkState, name: str, a: dict[str, Any], out: Any) -> None:
     tensors = [t for t in a["tensors"] if t.numel() > 0]
-    shapes = [shape_of(t) for t in tensors]
+    shapes = [tensor_shape(t) for t in tensors]
     first = shapes[0] if shapes else ()
     ok = len(shapes) >= 2 and len(first) >= 2 and all(
         len(s) == len(first) and s[0] == first[0] and s[2:] == first[2:] for s in shapes
@@ -165,7 +165,7 @@ def _cat(w: WalkState, name: str, a: dict[str, Any], out: Any) -> None:
 def _scan(w: WalkState, name: str, a: dict[str, Any], out: Any) -> None:
     """A running sum, product, max or min along one dimension: one op per element."""
     base = name.removeprefix("aten.")
-    w.emit(Elementwise(base), [shape_of(a["self"])], base)
+    w.emit(Elementwise(base), [tensor_shape(a["self"])], base)
 
 
 @handles("aten.nonzero", "aten.argwhere", "aten.nonzero_static", "aten.topk",
@@ -180,7 +180,7 @@ def _select(w: WalkState, name: str, a: dict[str, Any], out: Any) -> None:
     dim = a.get("dim")
     dims = () if not isinstance(dim, int) or base in ("nonzero", "argwhere", "nonzero_static") \
         else (int(dim),)
-    w.emit(Reduce(base, dims, keepdim=bool(dims)), [shape_of(x)], base)
+    w.emit(Reduce(base, dims, keepdim=bool(dims)), [tensor_shape(x)], base)
 
 
 @handles("aten.sort", "aten.argsort", "aten.msort")
@@ -190,7 +190,7 @@ def _sort(w: WalkState, name: str, a: dict[str, Any], out: Any) -> None:
 
     base = name.removeprefix("aten.")
     x = a["self"]
-    shape = shape_of(x)
+    shape = tensor_shape(x)
     dim = int(a.get("dim", -1) if a.get("dim") is not None else -1)
     n = shape[dim] if shape else 1
     w.emit(Elementwise(base, max(1, math.ceil(math.log2(max(n, 2))))), [shape], base)

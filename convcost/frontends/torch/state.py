@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from convcost.core.ops import Op, Shape
 from convcost.core.records import LayerRecord, Uncounted
+from convcost.frontends.torch.args import tensor_shape
 
 if TYPE_CHECKING:
     from torch import nn
@@ -42,10 +43,6 @@ class Frame:
 
 def parts(fqn: str) -> tuple[str, ...]:
     return tuple(fqn.split(".")) if fqn else ()
-
-
-def shape_of(t: Any) -> Shape:
-    return tuple(int(s) for s in t.shape)
 
 
 class WalkState:
@@ -240,7 +237,7 @@ class WalkState:
             elif self.weightish(source):
                 self.prepared[o] = None  # a view or copy of a buffer
             if reshape and o is not source:
-                self.origin[o] = self.origin.get(source, shape_of(source))
+                self.origin[o] = self.origin.get(source, tensor_shape(source))
                 if source in self.linear_out:
                     self.linear_out[o] = self.linear_out[source]
 
