@@ -98,7 +98,6 @@ def _check_strict(analysis: Analysis, opts: Options) -> None:
 def _yaml(path: str, opts: Options) -> ModelReport:
     from convcost.frontends.yaml_records import read_spec
     from convcost.frontends.yaml_spec import load_spec
-    from convcost.reference.model import estimate_bytes, memory_reason, skip_reason
 
     batch = 1 if opts.batch is None else opts.batch
     if batch < 1:
@@ -111,6 +110,8 @@ def _yaml(path: str, opts: Options) -> ModelReport:
     notes: list[str] = []
     reference = {}
     if opts.reference:
+        from convcost.reference.model import estimate_bytes, memory_reason, skip_reason
+
         reason = skip_reason(analysis.rewritten_as, analysis.totals.params) or \
             memory_reason(estimate_bytes(analysis))
         if reason:

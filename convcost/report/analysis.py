@@ -7,9 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
-
-from rich.console import RenderableType
+from typing import TYPE_CHECKING, Any
 
 from convcost.core.analysis import Analysis, BlockRow, Row, Totals, Variant, collapse
 from convcost.core.convention import CONVENTION
@@ -17,9 +15,13 @@ from convcost.core.cost import Cost
 from convcost.core.ops import (
     Conv,
 )
-from convcost.reference.model import ModelAgreement
 from convcost.report import numbers as n
 from convcost.report.formats import SCHEMA_VERSION, to_csv, to_json
+
+if TYPE_CHECKING:
+    from rich.console import RenderableType
+
+    from convcost.reference.model import ModelAgreement
 
 BAR_WIDTH = 6
 
