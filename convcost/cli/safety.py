@@ -46,7 +46,7 @@ def reset() -> None:
 def clean_text(text: str) -> str:
     """``text`` with control characters (except tab and line ends) replaced by ``?``; the same
     object when there is nothing to replace."""
-    if text.isprintable() and text.isascii():
+    if text.isprintable():  # every character _CONTROL matches is unprintable (a test holds it)
         return text
     return _CONTROL.sub(REPLACEMENT, text) if _CONTROL.search(text) else text
 
