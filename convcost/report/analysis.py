@@ -16,6 +16,7 @@ from convcost.core.ops import (
     Conv,
 )
 from convcost.report import numbers as n
+from convcost.report.collect import few_collections
 from convcost.report.formats import SCHEMA_VERSION, to_csv, to_json
 
 if TYPE_CHECKING:
@@ -48,10 +49,12 @@ class ModelReport:
         return lines_of(self.analysis, self.depth)
 
     def to_dict(self) -> dict[str, Any]:
-        return to_dict(self)
+        with few_collections():  # a dict per layer: no need to rescan the analysis for each
+            return to_dict(self)
 
     def to_json(self) -> str:
-        return to_json(self.to_dict())
+        with few_collections():
+            return to_json(self.to_dict())
 
     def __rich__(self) -> RenderableType:
         from convcost.report.analysis_table import to_table
