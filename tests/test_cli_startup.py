@@ -54,7 +54,7 @@ YAML_PATH_SKIPS = (
     "torch", "pydantic", "rich.console", "rich.table", "convcost.frontends.onnx_load",
     "convcost.frontends.torch_source", "convcost.frontends.torch_archive",
     "convcost.frontends.torch_inputs", "convcost.report.analysis_table",
-    "convcost.reference.model", "tempfile", "csv",
+    "convcost.reference.model",
 )
 
 
