@@ -105,6 +105,19 @@ def worker_cli(*args: str) -> None:
            "torch_imported": "torch" in sys.modules})
 
 
+def worker_api(path: str) -> None:
+    """The Python API on a YAML file, as a library user calls it: ``convcost.analyze`` and
+    the report's JSON (the CLI's worker does the same work through the command)."""
+    t0 = time.perf_counter()
+    import convcost
+
+    t1 = time.perf_counter()
+    text = convcost.analyze(path, reference=()).to_json()
+    t2 = time.perf_counter()
+    _emit({"inner_s": t2 - t1, "import_s": t1 - t0, "json_bytes": len(text),
+           "torch_imported": "torch" in sys.modules})
+
+
 def worker_convcost(model: str) -> None:
     """Build on the meta device and count with convcost.analyze (no reference)."""
     import torch
@@ -121,7 +134,9 @@ def worker_convcost(model: str) -> None:
     else:
         macs = convcost.analyze(m, input_shape=(1, 3, 224, 224), reference=()).totals.macs
     _emit({"inner_s": time.perf_counter() - t0, "macs": macs,
-           "torch": torch.__version__})
+           "torch": torch.__version__,
+           # an eager model needs no torch._dynamo unless one of torch's own kernels imports it
+           "dynamo_imported": "torch._dynamo" in sys.modules})
 
 
 def worker_fvcore(model: str) -> None:
@@ -207,6 +222,7 @@ def worker_fvcore_layer() -> None:
 
 WORKERS: dict[str, Callable[..., None]] = {
     "cli": worker_cli,
+    "api": worker_api,
     "convcost": worker_convcost,
     "fvcore": worker_fvcore,
     "flop_counter": worker_flop_counter,
@@ -242,6 +258,8 @@ class Case:
     runs: int
     timeout: float = 900.0
     expect_json_stdout: bool = False
+    expect_exit: int = 0
+    """The exit code a run must end with (2 for an input convcost must refuse)."""
     wall_s: Stat | None = None
     cpu_s: Stat | None = None
     inner_s: Stat | None = None
@@ -262,8 +280,8 @@ class Case:
         return data
 
 
-def run_once(argv: Sequence[str], timeout: float,
-             tmp: Path) -> tuple[float, float, int, str, float]:
+def run_once(argv: Sequence[str], timeout: float, tmp: Path,
+             expect_exit: int = 0) -> tuple[float, float, int, str, float]:
     """One fresh process: (wall seconds, peak RSS MiB, exit code, stdout text, CPU seconds)."""
     out_path = tmp / "stdout.txt"
     with open(out_path, "wb") as out, open(tmp / "stderr.txt", "wb") as err:
@@ -283,7 +301,7 @@ def run_once(argv: Sequence[str], timeout: float,
     text = out_path.read_text(errors="replace")
     if proc.returncode < 0:
         raise TimeoutError(f"killed after {timeout:.0f} s")
-    if proc.returncode != 0:
+    if proc.returncode != expect_exit:
         tail = (tmp / "stderr.txt").read_text(errors="replace").strip().splitlines()
         raise RuntimeError(f"exit {proc.returncode}: {tail[-1] if tail else ''}"[:300])
     return (wall, usage.ru_maxrss * 1024 / MIB, proc.returncode, text,
@@ -321,13 +339,19 @@ def measure_together(cases: Sequence[Case], tmp: Path, log: Callable[[str], None
                 continue
             log(f"  {case.name} run {i + 1}/{case.runs}")
             try:
-                wall, peak, _, text, cpu = run_once(case.argv, case.timeout, tmp)
+                wall, peak, _, text, cpu = run_once(case.argv, case.timeout, tmp,
+                                                    case.expect_exit)
             except (RuntimeError, TimeoutError, OSError) as e:
                 case.error = str(e)
                 continue
             walls[case.name].append(wall)
             cpus[case.name].append(cpu)
             rss[case.name].append(peak)
+            if case.expect_exit:
+                said = (tmp / "stderr.txt").read_text(errors="replace").strip().splitlines()
+                case.payload = {"exit_code": case.expect_exit,
+                                "stderr": said[-1][:300] if said else ""}
+                continue
             if case.expect_json_stdout:
                 try:
                     json.loads(text)
@@ -391,6 +415,23 @@ def flat_yaml(layers: int) -> str:
     lines = [f"name: Flat{layers}", "input: [32, 8, 8]", "layers:"]
     for _ in range(layers // 10):
         lines += block
+    return "\n".join(lines) + "\n"
+
+
+def alias_bomb() -> str:
+    """Eight levels of ten aliases each: 10^8 nodes if expanded."""
+    lines = ["a: &a [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]"]
+    for prev, name in zip("abcdefg", "bcdefgh", strict=True):
+        lines.append(f"{name}: &{name} [" + ", ".join([f"*{prev}"] * 10) + "]")
+    return "\n".join(lines) + "\n"
+
+
+def merge_bomb(levels: int = 40) -> str:
+    """Each mapping merges the previous one twice: 2^levels pairs for a merge that copies
+    merged pairs without de-duplication (PyYAML 6.0.1's flatten_mapping)."""
+    lines = ["m0: &m0 {k0: 0, j0: 0}"]
+    for i in range(1, levels):
+        lines.append(f"m{i}: &m{i} {{<<: [*m{i - 1}, *m{i - 1}], k{i}: {i}, j{i}: {i}}}")
     return "\n".join(lines) + "\n"
 
 
@@ -480,14 +521,15 @@ def make_cases(plan: Plan, tmp: Path, groups: set[str]) -> list[Case]:
                                   f"{layers:,} layers: {label}", argv, runs,
                                   expect_json_stdout=fmt == "json"))
     if "depth" in groups:
-        layers = plan.depth_layers
-        path = tmp / f"scale_{layers}.yaml"
-        path.write_text(scale_yaml(layers // 10))
-        for depth in (2, 3):
-            cases.append(Case(f"depth{depth}_{layers}", "depth",
-                              f"{layers:,} layers: --depth {depth} (table)",
-                              [*cc, "analyze", str(path), "--no-reference", "--depth",
-                               str(depth)], plan.light))
+        for layers in (plan.depth_layers // 10, plan.depth_layers):
+            path = tmp / f"scale_{layers}.yaml"
+            path.write_text(scale_yaml(layers // 10))
+            # --depth 2 at two sizes (is it linear?) and --depth 3 at the larger one
+            for depth in (2, 3) if layers == plan.depth_layers else (2,):
+                cases.append(Case(f"depth{depth}_{layers}", "depth",
+                                  f"{layers:,} layers: --depth {depth} (table)",
+                                  [*cc, "analyze", str(path), "--no-reference", "--depth",
+                                   str(depth)], plan.light))
     if "scale" in groups:
         for layers in plan.sizes:
             path = tmp / f"scale_{layers}.yaml"
@@ -502,6 +544,17 @@ def make_cases(plan: Plan, tmp: Path, groups: set[str]) -> list[Case]:
                               f"{layers:,} YAML layers written out (no repeat)",
                               _worker("cli", "analyze", str(flat), "--no-reference",
                                       "--format", "json"), runs))
+            cases.append(Case(f"api_{layers}", "scale",
+                              f"{layers:,} YAML layers: convcost.analyze(path).to_json()",
+                              _worker("api", str(path)), runs))
+        for name, text, what in (("alias", alias_bomb(), "alias bomb"),
+                                 ("merge", merge_bomb(), "merge-key bomb")):
+            path = tmp / f"{name}_bomb.yaml"
+            path.write_text(text)
+            cases.append(Case(f"bomb_{name}", "scale",
+                              f"{what} ({len(text.encode()):,} bytes): refused, exit 2",
+                              [*cc, "analyze", str(path), "--no-reference", "--format",
+                               "json"], plan.light, expect_exit=2))
     if "torch" in groups:
         for model in plan.models:
             label = {"resnet50": "ResNet-50", "vit_b_16": "ViT-B/16"}[model]
@@ -698,17 +751,26 @@ def speed_targets(cases: dict[str, Case]) -> list[Target]:
         out.append(Target("default-mobilenet", "`convcost analyze configs/mobilenet_v1.yaml` "
                           "(with fvcore) ≤ 1.2× `python -c \"import torch, fvcore\"`",
                           f"{r[0]:.2f}× wall, {r[1]:.2f}× CPU", r[0] <= 1.2))
-    t = _seconds(cases, "fmt_table_10000")
-    if t:
-        out.append(Target("table-10k", "default table of 10,000 layers < 2 s (whole process)",
-                          f"{t[0]:.2f} s wall, {t[1]:.2f} s CPU", t[0] < 2.0))
-    d = next((n for n in cases if n.startswith("depth2_")), None)
-    t = _seconds(cases, d) if d else None
-    if d and t:
-        layers = int(d.split("_")[1])
+    for layers, limit in ((10_000, 2.0), (100_000, 20.0)):
+        t = _seconds(cases, f"fmt_table_{layers}")
+        if t:
+            out.append(Target(f"table-{layers // 1000}k", f"default table of {layers:,} layers "
+                              f"< {limit:.0f} s (whole process)",
+                              f"{t[0]:.2f} s wall, {t[1]:.2f} s CPU", t[0] < limit))
+    depths = sorted(int(n.split("_")[1]) for n in cases if n.startswith("depth2_"))
+    t = _seconds(cases, f"depth2_{depths[-1]}") if depths else None
+    if depths and t:
+        layers = depths[-1]
         out.append(Target(f"depth2-{layers // 1000}k",
                           f"--depth 2 at {layers:,} layers < 3 s (whole process)",
                           f"{t[0]:.2f} s wall, {t[1]:.2f} s CPU", t[0] < 3.0))
+    if len(depths) > 1:
+        small, big = depths[0], depths[-1]
+        r = _ratio(cases, f"depth2_{big}", f"depth2_{small}")
+        if r:
+            out.append(Target("linear-depth2", f"--depth 2: {big:,} layers ≤ "
+                              f"{1.2 * big / small:.0f}× the CPU time of {small:,}",
+                              f"{r[1]:.1f}× CPU, {r[0]:.1f}× wall", r[1] <= 1.2 * big / small))
     for fmt in FORMATS:
         r = _ratio(cases, f"fmt_{fmt}_100000", f"fmt_{fmt}_10000")
         if r:
@@ -720,6 +782,20 @@ def speed_targets(cases: dict[str, Case]) -> list[Target]:
         g = _x(a.inner_s.median, b.inner_s.median)
         out.append(Target("linear-flat", "100,000 layers written out in full: ≤ 12× the time "
                           "of 10,000 (in the command)", f"{g:.1f}×", g <= 12.0))
+    for layers in (10_000, 100_000):
+        api, cli = _get(cases, f"api_{layers}"), _get(cases, f"scale_{layers}")
+        if api and cli and api.inner_s and cli.inner_s:
+            g = _x(api.inner_s.median, cli.inner_s.median)
+            out.append(Target(f"api-{layers // 1000}k", f"convcost.analyze + to_json at "
+                              f"{layers:,} layers as fast as the CLI's --format json "
+                              "(in-process, within 1.2×)", f"{g:.2f}× the CLI", g <= 1.2))
+    for name in ("alias", "merge"):
+        c = cases.get(f"bomb_{name}")
+        if c is not None and not c.skipped:
+            t = _seconds(cases, c.name)
+            out.append(Target(f"bomb-{name}", f"a YAML {name} bomb refused (exit 2) in < 1 s",
+                              f"{t[0]:.2f} s wall, {t[1]:.2f} s CPU: {c.payload.get('stderr')}"
+                              if t else (c.error or "no result"), bool(t and t[0] < 1.0)))
     return out
 
 
@@ -828,6 +904,22 @@ def render(result: dict[str, Any], cases: list[Case]) -> None:
                     f"; ×{g['time']:.1f} time for ×{g['layers']:.0f} layers" if g else "")
             if "macs" in c.payload and c.group in ("torch", "llm"):
                 note = (note + "; " if note else "") + f"{c.payload['macs'] / 1e9:.2f} GMACs"
+            if "dynamo_imported" in c.payload:
+                note += "; torch._dynamo imported: " + (
+                    "yes" if c.payload["dynamo_imported"] else "no")
+            if c.name.startswith("api_") and c.inner_s:
+                cli = next((f for f in cases if f.ok and f.inner_s and
+                            f.name == c.name.replace("api_", "scale_")), None)
+                if cli and cli.inner_s:
+                    note = f"{c.inner_s.median / cli.inner_s.median:.2f}× the CLI's in-process"
+            if c.expect_exit:
+                note = str(c.payload.get("stderr", ""))
+            if c.name.startswith("depth2_") and c.cpu_s:
+                small = min((f for f in cases if f.ok and f.cpu_s and
+                             f.name.startswith("depth2_")),
+                            key=lambda f: int(f.name.split("_")[1]))
+                if small is not c and small.cpu_s:
+                    note = f"×{c.cpu_s.median / small.cpu_s.median:.1f} CPU of {small.label}"
         table.add_row(c.group if c.group != last else "", c.label, _fmt_s(c.wall_s),
                       f"{c.cpu_s.median:.2f}" if c.cpu_s else "",
                       _fmt_s(c.inner_s), f"{c.rss_mib.median:,.0f}" if c.rss_mib else "",
@@ -849,6 +941,22 @@ def render(result: dict[str, Any], cases: list[Case]) -> None:
 # ---------------------------------------------------------------- main
 
 
+def byte_compile(log: Callable[[str], None]) -> str:
+    """Write convcost's bytecode (``__pycache__``, ignored by git) before measuring, as
+    ``pip install`` does: the peers and the floor (typer, rich, yaml, torch) are measured with
+    theirs. Without it, under ``PYTHONDONTWRITEBYTECODE=1`` every measured process compiles
+    every convcost module it imports from source again (0.05–0.07 s of the YAML path's
+    start-up on this machine's 2 cores)."""
+    import compileall
+
+    ok = compileall.compile_dir(str(ROOT / "convcost"), quiet=1)
+    what = "compiled before measuring" if ok else "compiling failed; measured as found"
+    if os.environ.get("PYTHONDONTWRITEBYTECODE"):
+        what += " (PYTHONDONTWRITEBYTECODE is set: no other bytecode is written)"
+    log(f"convcost bytecode: {what}")
+    return what
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="fewer runs (3 light, 2 heavy, 1 at 100k)")
@@ -861,6 +969,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "torch, llm")
     ap.add_argument("--runs", type=int, default=None, help="runs per light case")
     ap.add_argument("--quiet", action="store_true", help="no table, no progress")
+    ap.add_argument("--no-compile", action="store_true",
+                    help="do not write convcost's bytecode first (with PYTHONDONTWRITEBYTECODE "
+                    "set, every process then compiles convcost from source)")
     args = ap.parse_args(argv)
 
     if args.smoke:
@@ -882,6 +993,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args.quiet:
             print(msg, file=sys.stderr, flush=True)
 
+    bytecode = "as found (--smoke or --no-compile)"
+    if not (args.smoke or args.no_compile):
+        bytecode = byte_compile(log)
     with tempfile.TemporaryDirectory(prefix="convcost-bench-") as d:
         tmp = Path(d)
         cases = make_cases(plan, tmp, groups)
@@ -894,7 +1008,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     result: dict[str, Any] = {
         "schema": SCHEMA,
         "mode": "smoke" if args.smoke else "quick" if args.quick else "full",
-        "machine": machine(),
+        "machine": {**machine(), "convcost_bytecode": bytecode},
         "settings": asdict(plan),
         "cases": {c.name: c.to_dict() for c in cases},
         "ratios": ratios(by_name),

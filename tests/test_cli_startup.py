@@ -48,3 +48,25 @@ def test_compare_starts_without_pydantic() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert out.strip().splitlines()[-1] == "[]"
+
+
+YAML_PATH_SKIPS = (
+    "torch", "pydantic", "rich.console", "rich.table", "convcost.frontends.onnx_load",
+    "convcost.frontends.torch_source", "convcost.frontends.torch_archive",
+    "convcost.frontends.torch_inputs", "convcost.report.analysis_table",
+    "convcost.reference.model",
+)
+
+
+def test_yaml_json_path_imports_no_table_torch_or_onnx_machinery() -> None:
+    """`analyze model.yaml --no-reference --format json` renders no table, reads no torch or
+    ONNX model and writes no file: the modules for those stay unimported."""
+    code = ("import sys, io, contextlib\nfrom convcost.cli.app import app\n"
+            "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
+            "    app(args=['analyze', 'configs/mobilenet_v1.yaml', '--no-reference', "
+            "'--format', 'json'], standalone_mode=False)\n"
+            "assert out.getvalue().startswith('{')\n"
+            f"print(sorted(m for m in {YAML_PATH_SKIPS!r} if m in sys.modules))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=Path(__file__).resolve().parents[1]).stdout
+    assert out.strip().splitlines()[-1] == "[]"

@@ -101,6 +101,15 @@ def test_clean_text_keeps_ordinary_text_and_replaces_controls() -> None:
     assert clean_text("a\x1b[31mb\x07c\x00d\x9be\u202ef\rg") == "a?[31mb?c?d?e?f?g"
 
 
+def test_clean_text_has_nothing_to_replace_in_printable_text() -> None:
+    """clean_text returns printable text at once: every character it replaces is one that
+    str.isprintable() refuses (control, format, surrogate and non-characters)."""
+    from convcost.cli.safety import _CONTROL
+
+    assert not [hex(i) for i in range(0x110000)
+                if chr(i).isprintable() and _CONTROL.search(chr(i))]
+
+
 # ---------------------------------------------------------------- files
 
 

@@ -66,3 +66,23 @@ def test_smoke_run_writes_valid_json(tmp_path: Path) -> None:
     for row in data["scale"]:
         assert row["inner_s"] > 0 and row["rss_mib"] > 0
     assert isinstance(data["targets"], list) and isinstance(data["ratios"], list)
+
+
+def test_issue_12_targets_cover_the_api_bombs_big_tables_and_depth() -> None:
+    def case(name: str, wall: float, cpu: float, inner: float | None = None) -> bench.Case:
+        c = bench.Case(name, "g", name, [], 1)
+        c.wall_s, c.cpu_s = bench.Stat.of([wall]), bench.Stat.of([cpu])
+        c.inner_s = bench.Stat.of([inner]) if inner is not None else None
+        return c
+
+    cases = {c.name: c for c in [
+        case("api_10000", 1.0, 1.0, inner=0.9), case("scale_10000", 1.0, 1.0, inner=0.8),
+        case("api_100000", 9.0, 9.0, inner=9.0), case("scale_100000", 8.0, 8.0, inner=7.0),
+        case("bomb_alias", 0.4, 0.4), case("bomb_merge", 1.5, 1.4),
+        case("fmt_table_100000", 19.0, 10.0), case("depth2_2000", 0.5, 0.3),
+        case("depth2_20000", 2.5, 2.4),
+    ]}
+    got = {t.name: t.met for t in bench.speed_targets(cases)}
+    assert got == {"table-100k": True, "depth2-20k": True, "linear-depth2": True,
+                   "api-10k": True, "api-100k": False, "bomb-alias": True,
+                   "bomb-merge": False}

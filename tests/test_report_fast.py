@@ -74,6 +74,30 @@ def test_the_sample_decides_the_widths() -> None:
     assert 1 in picked and 2 in picked and 0 not in picked and 3 not in picked
 
 
+def _representative_by_scan(rows: list[list[str]]) -> list[int]:
+    """Every cell of every row, one by one: what representative() must pick."""
+    from convcost.report.fast_table import is_plain, measure
+
+    if not rows:
+        return []
+    columns = len(rows[0])
+    best_min, best_max, best_len = ([(-1, 0)] * columns for _ in range(3))
+    special: list[int] = []
+    for index, row in enumerate(rows):
+        for col, text in enumerate(row):
+            if len(text) > best_len[col][0]:
+                best_len[col] = (len(text), index)
+            if not is_plain(text):
+                special.append(index)
+                continue
+            lo, hi = measure(text)
+            if lo > best_min[col][0]:
+                best_min[col] = (lo, index)
+            if hi > best_max[col][0]:
+                best_max[col] = (hi, index)
+    return sorted({i for _, i in (*best_min, *best_max, *best_len)} | set(special))
+
+
 CELL = st.lists(st.sampled_from([*"ab cX.-→×²█漢[]:\t", "[b]", ":smile:", "wordwordword"]),
                 max_size=12).map("".join)
 
@@ -92,6 +116,14 @@ def test_any_cells_at_any_width(rows: list[list[str]], width: int) -> None:
         return table
 
     assert _render(FastTable(build, rows), width) == _render(build(rows), width)
+
+
+@settings(max_examples=200, deadline=None)
+@given(rows=st.lists(st.lists(st.sampled_from(["", "a", "bb", "a b", "→×", "x²", "漢字", "[b]",
+                                                "c c c", "ddd", "9,216", " 1 "]),
+                              min_size=3, max_size=3), max_size=30))
+def test_representative_picks_what_a_scan_of_every_cell_picks(rows: list[list[str]]) -> None:
+    assert representative(rows) == _representative_by_scan(rows)
 
 
 # ---------------------------------------------------------------- --depth

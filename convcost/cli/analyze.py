@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -11,12 +12,17 @@ import typer
 
 from convcost.cli import console, options, parse
 from convcost.errors import Context, InputError
-from convcost.frontends.source_kind import split_target
+from convcost.frontends.source_kind import is_onnx, split_target
 from convcost.reference.counts import Tool
 from convcost.report.formats import Format
 
 if TYPE_CHECKING:
+    from rich.console import RenderableType
+
     from convcost.core.analysis import Variant
+    from convcost.report.analysis import ModelReport
+
+_ARCHIVES = "convcost.frontends.torch_archive"
 
 EXAMPLE = """[b]Examples[/b]
 
@@ -74,6 +80,19 @@ def parse_as(text: str | None) -> Variant:
         return Variant(word)
     raise InputError(f"{text!r} is not allowed; use 'standard' or 'separable'",
                      Context(flag="--as"))
+
+
+def _table(result: ModelReport) -> RenderableType:
+    """The layer table (its renderer, and Rich's tables, imported only when one is made)."""
+    from convcost.report.analysis_table import to_table
+
+    return to_table(result)
+
+
+def _markdown(result: ModelReport) -> str:
+    from convcost.report.analysis_table import to_markdown_text
+
+    return to_markdown_text(result)
 
 
 def analyze(
@@ -135,12 +154,10 @@ def analyze(
     trust: bool = typer.Option(False, "--trust-model-file", help=console.TRUST_HELP),
 ) -> None:
     """Analyse a model: every layer's MACs, params and bytes, and both forms of every conv."""
-    from convcost.frontends.onnx_load import is_onnx, parse_onnx_input
-    from convcost.frontends.torch_archive import trust_model_files
-    from convcost.frontends.torch_inputs import parse_call
+    # Each reader's input parsing, the table renderer and the hotspot view are imported
+    # only when this run needs them: start-up of the YAML path is most of its time.
     from convcost.pipeline.run import Options, run
     from convcost.report import analysis as report
-    from convcost.report import analysis_table as tables
 
     if depth is not None:
         parse.positive("--depth", depth)
@@ -162,16 +179,23 @@ def analyze(
     except ValueError:
         raise InputError(f"{sort!r} is not allowed; use macs, params or bytes",
                          Context(flag="--sort")) from None
-    onnx_specs: list[object] = []
+    given: tuple[object, ...] = ()
+    given_kwargs: dict[str, object] = {}
     try:
-        call = parse_call([] if is_onnx(source) else inputs)
-        for text in inputs if is_onnx(source) else ():
-            onnx_specs += parse_onnx_input(text)
+        if inputs and is_onnx(source):
+            from convcost.frontends.onnx_load import parse_onnx_input
+
+            given = tuple(spec for text in inputs for spec in parse_onnx_input(text))
+        elif inputs:
+            from convcost.frontends.torch_inputs import parse_call
+
+            call = parse_call(inputs)
+            given, given_kwargs = tuple(call.args), dict(call.kwargs)
     except InputError as e:
         raise e.within(flag="--input") from None
     opts = Options(
-        inputs=tuple(onnx_specs) if is_onnx(source) else tuple(call.args),
-        input_kwargs=dict(call.kwargs) or None,
+        inputs=given,
+        input_kwargs=given_kwargs or None,
         execute=not no_execute,
         dtype=elem,
         batch=batch,
@@ -185,7 +209,10 @@ def analyze(
     )
     message = "Analysing" + (" and counting with " + ", ".join(map(str, opts.reference))
                              if opts.reference else "") + "…"
-    trust_model_files(trust)
+    if trust or _ARCHIVES in sys.modules:  # else its default, False, holds
+        from convcost.frontends.torch_archive import trust_model_files
+
+        trust_model_files(trust)
     with console.status(message), console.user_code():
         result = run(source, opts)
     for note in result.notes:
@@ -204,8 +231,8 @@ def analyze(
     output = console.Output(
         data=result.to_dict,
         csv=lambda: report.to_csv_text(result),
-        markdown=lambda: tables.to_markdown_text(result),
-        table=lambda: tables.to_table(result),
+        markdown=lambda: _markdown(result),
+        table=lambda: _table(result),
         extra_key="measured",
         extra_data=None if timed is None else lambda: measured.model_dict(timed),
         extra_markdown=None if timed is None else lambda: measured.model_markdown(timed),
@@ -224,5 +251,5 @@ def analyze(
     if export is not None:
         from convcost.report.html import page
 
-        console.export(tables.to_table(result), export, html=page(result))
+        console.export(_table(result), export, html=page(result))
         console.note(f"wrote {export}")

@@ -22,6 +22,7 @@ from convcost.cli import _plain_params, analyze, check, compare, diff, safety, s
 from convcost.cli.safety import SafeStream, clean_text
 from convcost.cli_signal import received
 from convcost.errors import AnalysisError, ConvcostError, Interrupted, first_line
+from convcost.report.collect import GC_THRESHOLD
 
 _plain_params.install()  # option values without importing pydantic
 
@@ -42,7 +43,7 @@ class _Boundary(TyperGroup):
     ) -> Any:
         # A run allocates many small, long-lived objects (records, costs, rows) and frees
         # little: the default collector spends ~40% of a 100,000-layer analysis rescanning them.
-        gc.set_threshold(100_000, 50, 100)
+        gc.set_threshold(*GC_THRESHOLD)
         _ensure_streams()
         safety.reset()
         for name in ("COLUMNS", "LINES"):  # Rich reads them with int(): '²' passes isdigit()

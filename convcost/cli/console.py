@@ -12,10 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, cast
-
-from rich.console import Console, RenderableType
-from rich.segment import Segment
+from typing import IO, TYPE_CHECKING, Any, cast
 
 from convcost.cli.safety import (
     SafeStream,
@@ -25,6 +22,9 @@ from convcost.cli.safety import (
     user_code,
     write_file,
 )
+
+if TYPE_CHECKING:  # Rich's console is imported when something is rendered, not at start-up
+    from rich.console import Console, RenderableType
 
 __all__ = ["clean_text", "refuse_overwrite", "stdout_closed", "user_code", "write_file"]
 
@@ -43,30 +43,33 @@ def _width() -> int | None:
     return None
 
 
-class _CleanConsole(Console):
-    """A Rich console that never passes a control character of the data to the terminal
-    (Rich's own styling codes are added after this)."""
-
-    def render(self, renderable: Any, options: Any = None) -> Any:
-        for segment in super().render(renderable, options):
-            if segment.control is None and segment.text:
-                cleaned = clean_text(segment.text)
-                if cleaned is not segment.text:
-                    segment = Segment(cleaned, segment.style, segment.control)
-            yield segment
-
-
 def out() -> Console:
-    console = _CleanConsole(file=cast(IO[str], SafeStream(sys.stdout)), width=_width(),
-                            highlight=False, soft_wrap=False)
+    from convcost.cli.rich_console import CleanConsole
+
+    console = CleanConsole(file=cast(IO[str], SafeStream(sys.stdout)), width=_width(),
+                           highlight=False, soft_wrap=False)
     if not console.is_terminal and _width() is None:
         console.width = PIPE_WIDTH
     return console
 
 
 def err() -> Console:
-    return _CleanConsole(file=cast(IO[str], SafeStream(sys.stderr)), width=_width(),
-                         highlight=False)
+    from convcost.cli.rich_console import CleanConsole
+
+    return CleanConsole(file=cast(IO[str], SafeStream(sys.stderr)), width=_width(),
+                        highlight=False)
+
+
+def _surely_not_terminal(stream: object) -> bool:
+    """True when Rich would find that ``stream`` is not a terminal, known without importing
+    Rich: no TTY_COMPATIBLE or FORCE_COLOR to say otherwise, and no tty (Rich's own test)."""
+    if "TTY_COMPATIBLE" in os.environ or "FORCE_COLOR" in os.environ:
+        return False  # let Rich decide
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return isatty is None or not isatty()
+    except ValueError:  # a closed stream: Rich says not a terminal too
+        return True
 
 
 def print_data(text: str | Iterable[str]) -> None:
@@ -96,6 +99,9 @@ def note(message: str) -> None:
 @contextmanager
 def status(message: str) -> Iterator[None]:
     """A spinner on stderr for long work; silent when stderr is not a terminal."""
+    if _surely_not_terminal(sys.stderr):
+        yield
+        return
     console = err()
     if not console.is_terminal:
         yield
@@ -113,6 +119,7 @@ def export(renderable: RenderableType, path: Path, html: str | None = None) -> N
     on a light background, at most SVG_COLUMNS wide."""
     from rich.terminal_theme import DEFAULT_TERMINAL_THEME
 
+    from convcost.cli.rich_console import CleanConsole
     from convcost.errors import Context, InputError
 
     svg = path.suffix.lower() == ".svg"
@@ -122,7 +129,7 @@ def export(renderable: RenderableType, path: Path, html: str | None = None) -> N
         else:
             width = min(_width() or SVG_COLUMNS, SVG_COLUMNS) if svg else (_width() or 160)
             with open(os.devnull, "w") as sink:
-                recorder = _CleanConsole(record=True, width=width, file=sink)
+                recorder = CleanConsole(record=True, width=width, file=sink)
                 recorder.print(renderable)
             if svg:
                 text = recorder.export_svg(title="convcost", theme=DEFAULT_TERMINAL_THEME)

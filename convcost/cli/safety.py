@@ -20,7 +20,6 @@ import errno
 import os
 import re
 import sys
-import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, TextIO
@@ -47,7 +46,7 @@ def reset() -> None:
 def clean_text(text: str) -> str:
     """``text`` with control characters (except tab and line ends) replaced by ``?``; the same
     object when there is nothing to replace."""
-    if text.isprintable() and text.isascii():
+    if text.isprintable():  # every character _CONTROL matches is unprintable (a test holds it)
         return text
     return _CONTROL.sub(REPLACEMENT, text) if _CONTROL.search(text) else text
 
@@ -160,6 +159,8 @@ def write_file(path: Path, text: str, flag: str) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         if path.is_dir():
             raise IsADirectoryError(errno.EISDIR, "is a directory")
+        import tempfile  # only when a file is written (it pulls in random, shutil)
+
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         with os.fdopen(fd, "wb") as f:
             f.write(data)

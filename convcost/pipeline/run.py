@@ -6,9 +6,6 @@ reference counters and returns the report. The CLI, budgets, diff and the Python
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +15,7 @@ from convcost.errors import AnalysisError, Context, InputError, UncountedOpsErro
 from convcost.frontends.source_kind import is_onnx, is_yaml
 from convcost.reference.counts import Tool
 from convcost.report.analysis import ModelReport
+from convcost.report.collect import few_collections
 
 if TYPE_CHECKING:
     from convcost.budget.spec import Check
@@ -50,20 +48,6 @@ class Options:
     strict: bool = False
 
 
-@contextmanager
-def few_collections() -> Iterator[None]:
-    """Python's cyclic collector, run rarely: an analysis allocates many small long-lived
-    objects (records, costs, rows) and frees few, and the default thresholds make the
-    collector rescan them over and over (+55% at 100,000 layers). The CLI sets the same."""
-    old = gc.get_threshold()
-    gc.set_threshold(max(old[0], GC_THRESHOLD[0]), *GC_THRESHOLD[1:])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*old)
-
-
-GC_THRESHOLD = (100_000, 50, 100)
 
 
 def run(source: Any, opts: Options) -> ModelReport:
@@ -98,7 +82,6 @@ def _check_strict(analysis: Analysis, opts: Options) -> None:
 def _yaml(path: str, opts: Options) -> ModelReport:
     from convcost.frontends.yaml_records import read_spec
     from convcost.frontends.yaml_spec import load_spec
-    from convcost.reference.model import estimate_bytes, memory_reason, skip_reason
 
     batch = 1 if opts.batch is None else opts.batch
     if batch < 1:
@@ -111,6 +94,8 @@ def _yaml(path: str, opts: Options) -> ModelReport:
     notes: list[str] = []
     reference = {}
     if opts.reference:
+        from convcost.reference.model import estimate_bytes, memory_reason, skip_reason
+
         reason = skip_reason(analysis.rewritten_as, analysis.totals.params) or \
             memory_reason(estimate_bytes(analysis))
         if reason:

@@ -7,9 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
-
-from rich.console import RenderableType
+from typing import TYPE_CHECKING, Any
 
 from convcost.core.analysis import Analysis, BlockRow, Row, Totals, Variant, collapse
 from convcost.core.convention import CONVENTION
@@ -17,9 +15,14 @@ from convcost.core.cost import Cost
 from convcost.core.ops import (
     Conv,
 )
-from convcost.reference.model import ModelAgreement
 from convcost.report import numbers as n
+from convcost.report.collect import few_collections
 from convcost.report.formats import SCHEMA_VERSION, to_csv, to_json
+
+if TYPE_CHECKING:
+    from rich.console import RenderableType
+
+    from convcost.reference.model import ModelAgreement
 
 BAR_WIDTH = 6
 
@@ -46,10 +49,12 @@ class ModelReport:
         return lines_of(self.analysis, self.depth)
 
     def to_dict(self) -> dict[str, Any]:
-        return to_dict(self)
+        with few_collections():  # a dict per layer: no need to rescan the analysis for each
+            return to_dict(self)
 
     def to_json(self) -> str:
-        return to_json(self.to_dict())
+        with few_collections():
+            return to_json(self.to_dict())
 
     def __rich__(self) -> RenderableType:
         from convcost.report.analysis_table import to_table

@@ -27,6 +27,7 @@ def _bar(part: int, whole: int) -> str:
     return "█" * full + ("▏▎▍▌▋▊▉"[rest - 1] if rest else "")
 
 
+@functools.lru_cache(maxsize=4096)  # cells repeat as a network repeats its blocks
 def _pct_bar(part: int, whole: int) -> str:
     if not whole:
         return ""
@@ -34,15 +35,25 @@ def _pct_bar(part: int, whole: int) -> str:
 
 
 def _shape_io(line: Line) -> str:
-    return f"{n.compact_shape(line.input_shape[1:])} → {n.compact_shape(line.output_shape[1:])}"
+    return _shapes_text(line.input_shape, line.output_shape)
+
+
+@functools.lru_cache(maxsize=4096)
+def _shapes_text(inputs: tuple[int, ...], output: tuple[int, ...]) -> str:
+    return f"{n.compact_shape(inputs[1:])} → {n.compact_shape(output[1:])}"
 
 
 def _kind_cell(line: Line) -> str:
     """Kind with stride, dilation and groups (the kernel is in the kind already)."""
-    extra = line.geometry.split(" ", 1)[1] if " " in line.geometry else ""
-    if line.kind.startswith(("conv", "dw", "pw", "gconv", "convT")):
-        return f"{line.kind} {extra}".strip()
-    return f"{line.kind} {line.geometry}".strip()
+    return _kind_text(line.kind, line.geometry)
+
+
+@functools.lru_cache(maxsize=4096)
+def _kind_text(kind: str, geometry: str) -> str:
+    extra = geometry.split(" ", 1)[1] if " " in geometry else ""
+    if kind.startswith(("conv", "dw", "pw", "gconv", "convT")):
+        return f"{kind} {extra}".strip()
+    return f"{kind} {geometry}".strip()
 
 
 _RULE_LABEL = {

@@ -20,6 +20,7 @@ report. :class:`FastTable` prints the same characters with the same styles:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from typing import cast
 
 from rich._pick import pick_bool
 from rich.cells import cell_len
@@ -59,28 +60,71 @@ def measure(text: str) -> tuple[int, int]:
 
 
 def representative(rows: Sequence[Cells]) -> list[int]:
-    """Indices of the rows whose cells decide every column's measurement (see module doc)."""
+    """Indices of the rows whose cells decide every column's measurement (see module doc).
+
+    Each column is read once for its distinct strings (a network repeats its kinds, shapes
+    and counts); the first row holding the chosen string is picked, as a scan of every row
+    would pick it."""
     if not rows:
         return []
-    columns = len(rows[0])
-    best_min = [(-1, 0)] * columns
-    best_max = [(-1, 0)] * columns
-    best_len = [(-1, 0)] * columns  # builders may size columns by len() too
-    special: list[int] = []
-    for index, row in enumerate(rows):
-        for col, text in enumerate(row):
-            if len(text) > best_len[col][0]:
-                best_len[col] = (len(text), index)
-            if not is_plain(text):
-                special.append(index)
-                continue
-            lo, hi = measure(text)
-            if lo > best_min[col][0]:
-                best_min[col] = (lo, index)
-            if hi > best_max[col][0]:
-                best_max[col] = (hi, index)
-    picked = {i for _, i in (*best_min, *best_max, *best_len)} | set(special)
+    picked: set[int] = set()
+    for col in range(len(rows[0])):
+        texts = [row[col] for row in rows]
+        distinct = dict.fromkeys(texts)  # in order of first appearance
+        joined = "".join(distinct)
+        odd = frozenset() if is_plain(joined) else frozenset(
+            text for text in distinct if not is_plain(text))
+        if not odd and joined.isascii() and " " not in joined:
+            # one word of one cell a character each: longest == widest == most cells
+            longest: str | None = max(distinct, key=len)
+            chosen = [longest, longest, longest]
+        else:
+            best_len: tuple[int, str | None] = (-1, None)  # builders may size columns by len()
+            best_min: tuple[int, str | None] = (-1, None)
+            best_max: tuple[int, str | None] = (-1, None)
+            for text in distinct:
+                if len(text) > best_len[0]:
+                    best_len = (len(text), text)
+                if text in odd:
+                    continue
+                lo, hi = measure(text)
+                if lo > best_min[0]:
+                    best_min = (lo, text)
+                if hi > best_max[0]:
+                    best_max = (hi, text)
+            chosen = [best_len[1], best_min[1], best_max[1]]
+        picked.update(0 if text is None else texts.index(text) for text in chosen)
+        if odd:
+            picked.update(i for i, text in enumerate(texts) if text in odd)
     return sorted(picked)
+
+
+def _padded(texts: list[str], space: int, right: bool) -> list[str | None]:
+    """Each plain cell padded to ``space`` cells as Rich justifies it; None where Rich would
+    print something else (markup, control characters, a cell that does not fit, a
+    right-justified cell with trailing spaces, which Rich strips)."""
+    done: dict[str, str | None] = {}
+    for text in dict.fromkeys(texts):  # a network repeats its kinds, shapes and counts
+        gap = space - width(text)
+        if gap < 0 or not is_plain(text) or (right and text.endswith(" ")):
+            done[text] = None
+        else:
+            done[text] = " " * gap + text if right else text + " " * gap
+    return [done[text] for text in texts]
+
+
+def _sized_segment(cells: int) -> Callable[[str], Segment]:
+    """Segments of text ``cells`` wide: Rich reads their width instead of measuring every
+    character of every row again when it crops the lines to the console."""
+
+    class Sized(Segment):
+        __slots__ = ()
+
+        @property
+        def cell_length(self) -> int:
+            return 0 if self.control else cells
+
+    return Sized
 
 
 class FastTable:
@@ -151,43 +195,49 @@ class FastTable:
         left, right, divider = box.mid_left, box.mid_right, box.mid_vertical
         columns = template.columns
         pads = [template._get_padding_width(c._index) for c in columns]
-        right_just = [c.justify == "right" for c in columns]
         simple = all(c.justify in ("left", "right", "default") for c in columns) and \
             all(p == 2 for p in pads)
-        spaces = [w - 2 for w in widths]
         new_line = Segment.line()
         row_options = options.update(width=sum(widths) + template._extra_width,
                                      highlight=template.highlight, height=None)
+        rich_row = (left, right, divider)
+        if not simple:
+            for row in self.rows:
+                yield from self._rich_row(console, row_options, widths, row, columns, rich_row)
+                yield new_line
+            return
+        # Every column padded at once; None marks a cell Rich must lay out (its whole row).
+        padded = [_padded([row[i] for row in self.rows], width - 2, column.justify == "right")
+                  for i, (width, column) in enumerate(zip(widths, columns, strict=True))]
+        cells = zip(*padded, strict=True) if padded else iter([()] * len(self.rows))
         # A recording console (SVG/HTML export) gets Rich's own segments, one per border,
-        # padding and text; any other console one segment per line: the same characters.
-        record = console.record
-        border, pad = Segment(left, Style()), Segment(" ", Style())
-        for row in self.rows:
-            if simple:
-                parts = []
-                for text, space, rjust in zip(row, spaces, right_just, strict=True):
-                    if not is_plain(text) or (rjust and text.endswith(" ")):
-                        break  # Rich strips a right-justified cell's trailing spaces
-                    gap = space - width(text)
-                    if gap < 0:
-                        break
-                    parts.append(" " * gap + text if rjust else text + " " * gap)
+        # padding and text; any other console one segment per line, whose width in cells is
+        # known (every row of plain cells is as wide as the table): the same characters.
+        if console.record:
+            border, pad = Segment(left, Style()), Segment(" ", Style())
+            for row, parts in zip(self.rows, cells, strict=True):
+                if None in parts:
+                    yield from self._rich_row(console, row_options, widths, row, columns,
+                                              rich_row)
                 else:
-                    if record:
-                        yield border
-                        for i, part in enumerate(parts):
-                            if i:
-                                yield Segment(divider, Style())
-                            yield pad
-                            yield Segment(part)
-                            yield pad
-                        yield Segment(right, Style())
-                    else:
-                        yield Segment(left + " " + f" {divider} ".join(parts) + " " + right)
-                    yield new_line
-                    continue
-            yield from self._rich_row(console, row_options, widths, row, columns,
-                                      (left, right, divider))
+                    yield border
+                    for i, part in enumerate(parts):
+                        if i:
+                            yield Segment(divider, Style())
+                        yield pad
+                        yield Segment(cast(str, part))
+                        yield pad
+                    yield Segment(right, Style())
+                yield new_line
+            return
+        line = _sized_segment(cell_len(left) + cell_len(right) + sum(widths)
+                              + max(len(widths) - 1, 0) * cell_len(divider))
+        start, sep, end = left + " ", f" {divider} ", " " + right
+        for row, parts in zip(self.rows, cells, strict=True):
+            if None in parts:
+                yield from self._rich_row(console, row_options, widths, row, columns, rich_row)
+            else:
+                yield line(start + sep.join(cast(tuple[str, ...], parts)) + end)
             yield new_line
 
     @staticmethod

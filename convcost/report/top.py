@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
-
-from rich.console import Group, RenderableType
-from rich.text import Text
+from typing import TYPE_CHECKING, Any
 
 from convcost._compat import StrEnum
 from convcost.core.convention import CONVENTION
 from convcost.report.analysis import Line, ModelReport
-from convcost.report.analysis_table import summary_lines
-from convcost.report.fit import fitted_table
 from convcost.report.formats import to_csv, to_markdown
+
+if TYPE_CHECKING:
+    from rich.console import RenderableType
 
 BAR = 10
 
@@ -70,6 +68,12 @@ def _rows(hot: list[Hot]) -> list[list[str]]:
 
 
 def to_table(report: ModelReport, n: int, by: SortBy) -> RenderableType:
+    from rich.console import Group  # the table's machinery only when a table is asked for
+    from rich.text import Text
+
+    from convcost.report.analysis_table import summary_lines
+    from convcost.report.fit import fitted_table
+
     hot = hotspots(report, n, by)
     head = [*HEAD]
     head[3] = LABEL[by]
