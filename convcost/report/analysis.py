@@ -92,6 +92,15 @@ class Line:
     alternative: dict[str, Any] | None
     rows: tuple[Row, ...]
 
+    @property
+    def kind_text(self) -> str:
+        """The kind and the geometry, the kernel once: a kind that already ends with the
+        geometry's first word (``conv 3×3`` with ``3×3 s2``) does not repeat it."""
+        first, _, rest = self.geometry.partition(" ")
+        if first and self.kind.split()[-1:] == [first]:
+            return f"{self.kind} {rest}".strip()
+        return f"{self.kind} {self.geometry}".strip()
+
 
 def _alt_dict(analysis: Analysis, row: Row) -> dict[str, Any] | None:
     alt = row.alternative

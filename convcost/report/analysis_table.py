@@ -37,14 +37,6 @@ def _shape_io(line: Line) -> str:
     return f"{n.compact_shape(line.input_shape[1:])} → {n.compact_shape(line.output_shape[1:])}"
 
 
-def _kind_cell(line: Line) -> str:
-    """Kind with stride, dilation and groups (the kernel is in the kind already)."""
-    extra = line.geometry.split(" ", 1)[1] if " " in line.geometry else ""
-    if line.kind.startswith(("conv", "dw", "pw", "gconv", "convT")):
-        return f"{line.kind} {extra}".strip()
-    return f"{line.kind} {line.geometry}".strip()
-
-
 _RULE_LABEL = {
     Rule.PAIR: "dw+pw", Rule.PAIR_LINEAR: "dw+fc", Rule.DENSE: "dense",
     Rule.SEPARATE: "k×k", Rule.SEPARATE_GROUPED: "grouped",
@@ -106,7 +98,7 @@ def layer_cells(report: ModelReport) -> tuple[list[str], list[str], list[list[st
              (report.reference[t].total for t in report.reference)]
     rows = []
     for line in report.lines():
-        cells = [line.name, _kind_cell(line), _shape_io(line),
+        cells = [line.name, line.kind_text, _shape_io(line),
                  f"{line.cost.params:,}", f"{line.cost.macs:,}",
                  _pct_bar(line.cost.macs, total), _alt_cell(line)]
         cells += [_ref_cell(report, tool, line) for tool in report.reference]
@@ -242,7 +234,7 @@ def to_markdown_text(report: ModelReport) -> str:
     rows: list[list[object]] = []
     for i, line in enumerate(report.lines()):
         row: list[object] = [
-            i, line.name, _kind_cell(line), _shape_io(line), f"{line.cost.params:,}",
+            i, line.name, line.kind_text, _shape_io(line), f"{line.cost.params:,}",
             f"{line.cost.macs:,}", f"{100 * line.cost.macs / total:.2f}" if total else "",
             _alt_cell(line),
         ]
