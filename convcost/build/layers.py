@@ -6,7 +6,6 @@ Imports torch; only those paths import this module.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from torch import nn
@@ -21,7 +20,7 @@ from convcost.build.containers import (
     PaddedConv3d,
     flat_pads,
 )
-
+from convcost.build.registry import builds
 from convcost.core.ops import (
     Activation,
     ActivationFn,
@@ -35,11 +34,9 @@ from convcost.core.ops import (
     Flatten,
     GlobalPool,
     Linear,
-    Op,
     Pool,
     PoolMode,
 )
-from convcost.build.registry import builds
 
 _ACTIVATIONS: dict[ActivationFn, type[nn.Module]] = {
     ActivationFn.RELU: nn.ReLU,

@@ -271,7 +271,11 @@ class Walker:
 
         out = []
         for i, p in enumerate(self.pending):
-            names = [n for n in p.node.input if n and not self._scalar(n)]
+            # a record's own parameters (a DeformConv's W between its X and offset) are not
+            # among the data its inputs name
+            own = {p.weight, *p.extra, *p.also} - {None}
+            names = [n for n in p.node.input
+                     if n and not self._scalar(n) and self.key(n) not in own]
             if len(names) < len(p.inputs):
                 names = [n for n in p.node.input if n]
             if len(names) < len(p.inputs):

@@ -15,6 +15,7 @@ their spec and formula in :mod:`convcost.core.ops`.
 from __future__ import annotations
 
 from convcost.ops.channel_shuffle import ChannelShuffle
+from convcost.ops.deform_conv import DeformConv
 from convcost.ops.einsum import Einsum
 from convcost.ops.embedding_bag import EmbeddingBag
 from convcost.ops.grid_sample import GridSample
@@ -24,5 +25,5 @@ from convcost.ops.roi_align import RoiAlign
 from convcost.ops.squeeze_excite import squeeze_width
 from convcost.ops.upsample import Upsample
 
-__all__ = ["ChannelShuffle", "Einsum", "EmbeddingBag", "GridSample", "Nms", "Recurrent",
-           "RoiAlign", "Upsample", "squeeze_width"]
+__all__ = ["ChannelShuffle", "DeformConv", "Einsum", "EmbeddingBag", "GridSample", "Nms",
+           "Recurrent", "RoiAlign", "Upsample", "squeeze_width"]

@@ -5,6 +5,7 @@ Renderers build Rich renderables or text; they never print.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -96,6 +97,21 @@ class Line:
     cost: Cost
     alternative: dict[str, Any] | None
     rows: tuple[Row, ...]
+
+    @property
+    def kind_text(self) -> str:
+        """The kind and the geometry, the kernel once (see :func:`kind_text`)."""
+        return kind_text(self.kind, self.geometry)
+
+
+@functools.lru_cache(maxsize=4096)  # a big table repeats a few kinds many times
+def kind_text(kind: str, geometry: str) -> str:
+    """A kind that already ends with the geometry's first word (``conv 3×3`` with ``3×3 s2``)
+    does not repeat it."""
+    first, _, rest = geometry.partition(" ")
+    if first and kind.split()[-1:] == [first]:
+        return f"{kind} {rest}".strip()
+    return f"{kind} {geometry}".strip()
 
 
 def _alt_dict(analysis: Analysis, row: Row) -> dict[str, Any] | None:

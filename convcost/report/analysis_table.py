@@ -43,19 +43,6 @@ def _shapes_text(inputs: tuple[int, ...], output: tuple[int, ...]) -> str:
     return f"{n.compact_shape(inputs[1:])} → {n.compact_shape(output[1:])}"
 
 
-def _kind_cell(line: Line) -> str:
-    """Kind with stride, dilation and groups (the kernel is in the kind already)."""
-    return _kind_text(line.kind, line.geometry)
-
-
-@functools.lru_cache(maxsize=4096)
-def _kind_text(kind: str, geometry: str) -> str:
-    extra = geometry.split(" ", 1)[1] if " " in geometry else ""
-    if kind.startswith(("conv", "dw", "pw", "gconv", "convT")):
-        return f"{kind} {extra}".strip()
-    return f"{kind} {geometry}".strip()
-
-
 _RULE_LABEL = {
     Rule.PAIR: "dw+pw", Rule.PAIR_LINEAR: "dw+fc", Rule.DENSE: "dense",
     Rule.SEPARATE: "k×k", Rule.SEPARATE_GROUPED: "grouped",
@@ -117,7 +104,7 @@ def layer_cells(report: ModelReport) -> tuple[list[str], list[str], list[list[st
              (report.reference[t].total for t in report.reference)]
     rows = []
     for line in report.lines():
-        cells = [line.name, _kind_cell(line), _shape_io(line),
+        cells = [line.name, line.kind_text, _shape_io(line),
                  f"{line.cost.params:,}", f"{line.cost.macs:,}",
                  _pct_bar(line.cost.macs, total), _alt_cell(line)]
         cells += [_ref_cell(report, tool, line) for tool in report.reference]
@@ -253,7 +240,7 @@ def to_markdown_text(report: ModelReport) -> str:
     rows: list[list[object]] = []
     for i, line in enumerate(report.lines()):
         row: list[object] = [
-            i, line.name, _kind_cell(line), _shape_io(line), f"{line.cost.params:,}",
+            i, line.name, line.kind_text, _shape_io(line), f"{line.cost.params:,}",
             f"{line.cost.macs:,}", f"{100 * line.cost.macs / total:.2f}" if total else "",
             _alt_cell(line),
         ]

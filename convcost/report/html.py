@@ -93,13 +93,6 @@ def _cards(report: ModelReport) -> str:
         f'<div class="x">{escape(x)}</div></div>' for k, v, x in items) + "</div>"
 
 
-def _kind_cell(line: Line) -> str:
-    extra = line.geometry.split(" ", 1)[1] if " " in line.geometry else ""
-    if line.kind.startswith(("conv", "dw", "pw", "gconv", "convT")):
-        return f"{line.kind} {extra}".strip()
-    return f"{line.kind} {line.geometry}".strip()
-
-
 def _alt_cell(line: Line) -> str:
     alt = line.alternative
     if alt is None:
@@ -121,7 +114,7 @@ def _layers(report: ModelReport) -> str:
     numeric = [True, False, False, False, True, True, True, False] + [True] * len(tools)
     rows = []
     for i, line in enumerate(report.lines()):
-        cells = [_td(i, True), _td(line.name), _td(_kind_cell(line)), _td(_shape_io(line)),
+        cells = [_td(i, True), _td(line.name), _td(line.kind_text), _td(_shape_io(line)),
                  _td(f"{line.cost.params:,}", True), _td(f"{line.cost.macs:,}", True),
                  _bar_cell(line.cost.macs, total, largest), _td(_alt_cell(line))]
         for tool in tools:
