@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from convcost.core.dtypes import DType
@@ -111,3 +113,51 @@ def test_separable_parts_can_be_switched_off() -> None:
     got = names("input: [3, 8, 8]\nlayers:\n  - separable: {out: 4, name: s, dw_norm: none,"
                 " dw_activation: none, activation: none}\n")
     assert got == ["s.dw", "s.pw", "s.pw_bn"]
+
+
+def _unrolled(body: str, times: int) -> str:
+    items = "".join(f"        - block:\n            name: '{r}'\n            layers:\n{body}"
+                    for r in range(times))
+    return f"input: [8, 16, 16]\nlayers:\n  - block:\n      name: stack\n      layers:\n{items}"
+
+
+@pytest.mark.parametrize("first_stride", [1, 2])
+def test_a_repeated_block_gives_the_records_of_the_block_written_out(first_stride: int) -> None:
+    """A repetition is compiled once per input shape it meets and reused under its own name:
+    the records (names, ops, shapes) equal those of the same blocks written out one by one,
+    whether the shape stays (every repetition reused) or shrinks (stride 2: each compiled)."""
+    body = (f"              - conv: {{out: 8, kernel: 3, stride: {first_stride}, "
+            f"norm: batch, activation: relu}}\n"
+            "              - residual:\n"
+            "                  body: [{depthwise: {kernel: 3}}, {pointwise: {out: in}}]\n")
+    repeated = ("input: [8, 16, 16]\nlayers:\n  - block:\n      name: stack\n      repeat: 3\n"
+                "      layers:\n" + body.replace("              ", "        "))
+    ours = records_from_spec(parse_spec(repeated))
+    theirs = records_from_spec(parse_spec(_unrolled(body, 3)))
+    assert [(r.path, r.op, r.inputs) for r in ours] == [(r.path, r.op, r.inputs) for r in theirs]
+    assert len(ours) == 3 * 6
+
+
+def test_an_error_in_a_repetition_names_its_place_once() -> None:
+    text = ("input: [8, 16, 16]\nlayers:\n  - block:\n      repeat: 4\n"
+            "      layers:\n        - conv: {out: 8, kernel: 3, stride: 2, padding: valid}\n")
+    with pytest.raises(Exception, match=r"layers\[0\]\.block\.layers\[0\]\.conv"):
+        parse_spec(text)  # 16 -> 7 -> 3 -> 1: a 3×3 kernel no longer fits the fourth
+
+
+def test_a_repeated_block_of_one_shape_is_compiled_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    from convcost.frontends.yaml_compile import Compiler
+
+    calls: list[str] = []
+    one = Compiler.one
+
+    def counted(self: Compiler, o: Any, name: str, shape: tuple[int, ...]) -> Any:
+        calls.append(o.kind)
+        return one(self, o, name, shape)
+
+    monkeypatch.setattr(Compiler, "one", counted)
+    text = ("input: [8, 16, 16]\nlayers:\n  - block:\n      repeat: 500\n      layers:\n"
+            "        - conv: {out: 8, kernel: 3}\n        - batchnorm\n  - global_pool\n")
+    spec = parse_spec(text)
+    assert calls.count("conv") == 1 and calls.count("block") == 1
+    assert len(records_from_spec(spec)) == 2 * 500 + 1

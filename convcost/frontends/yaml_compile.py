@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from convcost.core.ops import (
     Activation,
@@ -69,6 +69,14 @@ class Opts:
     def where(self, k: str) -> Pos:
         node = self.values.get(k)
         return node.pos if node is not None else self.pos
+
+
+def _renamed(node: SpecNode, name: str) -> SpecNode:
+    """``node`` under another name (its origin names the layer too)."""
+    origin = node.origin
+    if origin.layer == node.name:
+        origin = replace(origin, layer=name)
+    return replace(node, name=name, origin=origin)
 
 
 class Compiler:
@@ -326,9 +334,23 @@ class Compiler:
         if node is None:
             return self.one(o, name, shape)
         children: list[SpecNode] = []
+        # A repetition is compiled once per input shape it meets (usually once: a repeated
+        # block keeps its shape); the others are the same subtree under their own name.
+        seen: dict[Shape, tuple[SpecNode, Shape, int]] = {}
         for r in range(times):
-            child, shape = self.one(o, str(r), shape)
+            if shape in seen:
+                first, out, layers = seen[shape]
+                self.count += layers
+                if self.count > MAX_LAYERS:
+                    raise self.err(o.pos, o.key, f"more than {MAX_LAYERS} layers")
+                children.append(_renamed(first, str(r)))
+                shape = out
+                continue
+            before = self.count
+            child, out = self.one(o, str(r), shape)
+            seen[shape] = (child, out, self.count - before)
             children.append(child)
+            shape = out
         return GroupNode(name, tuple(children), self.ctx(o.pos, o.key, name)), shape
 
     def one(self, o: Opts, name: str, shape: Shape) -> tuple[SpecNode, Shape]:
