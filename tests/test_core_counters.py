@@ -43,3 +43,29 @@ def test_totals_json_keys_and_order_are_unchanged() -> None:
                        "buffers", "other_ops", "bytes"]
     assert d["flops"] == 2 * t.macs and d["params"] == t.params
     assert Totals.of([]) == Totals()
+
+
+def test_a_record_without_its_sources_keeps_every_other_field() -> None:
+    from dataclasses import fields, replace
+
+    from convcost.core.ops import Flatten
+    from convcost.core.records import LayerRecord
+    from convcost.errors import Context
+
+    rec = LayerRecord(("a", "b"), Flatten(), ((1, 2, 3),), Context(file="x", line=3), True,
+                      False, (0,))
+    assert {f.name for f in fields(LayerRecord)} == {
+        "path", "op", "inputs", "origin", "tied", "bias_tied", "sources"}  # a new field: add it
+    assert rec.without_sources() == replace(rec, sources=None)
+    plain = replace(rec, sources=None)
+    assert plain.without_sources() is plain
+
+
+def test_totals_of_nothing_and_of_many() -> None:
+    from convcost.core.analysis import Totals
+    from convcost.core.cost import COUNTERS, Cost
+
+    assert Totals.of([]) == Totals(**dict.fromkeys(COUNTERS, 0))
+    costs = [Cost(output_shape=(1,), macs=i, weights=2 * i, bytes=3) for i in range(5)]
+    t = Totals.of(costs)
+    assert (t.macs, t.weights, t.bytes, t.bias) == (10, 20, 15, 0)

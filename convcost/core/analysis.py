@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -36,11 +37,12 @@ class Totals(Counters):
 
     @classmethod
     def of(cls, costs: Iterable[Counters]) -> Totals:
-        sums = dict.fromkeys(COUNTERS, 0)
-        for c in costs:
-            for name in COUNTERS:
-                sums[name] += getattr(c, name)
-        return cls(**sums)
+        columns = zip(*map(_COUNTERS_OF, costs), strict=True)
+        sums = [sum(column) for column in columns] or [0] * len(COUNTERS)
+        return cls(**dict(zip(COUNTERS, sums, strict=True)))
+
+
+_COUNTERS_OF = operator.attrgetter(*COUNTERS)
 
 
 @dataclass(frozen=True)

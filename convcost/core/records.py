@@ -37,6 +37,14 @@ class LayerRecord:
     def name(self) -> str:
         return ".".join(self.path)
 
+    def without_sources(self) -> LayerRecord:
+        """The record with its data flow dropped (``dataclasses.replace`` inspects every field
+        on every call: this is on the path of every record of a rewritten network)."""
+        if self.sources is None:
+            return self
+        return LayerRecord(self.path, self.op, self.inputs, self.origin, self.tied,
+                           self.bias_tied)
+
 
 @dataclass(frozen=True)
 class Uncounted:

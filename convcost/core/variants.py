@@ -233,7 +233,7 @@ def apply(records: Sequence[LayerRecord], units: Sequence[Unit]) -> list[LayerRe
         if i in by_head:
             out.extend(by_head[i].added)
         elif i not in removed:
-            out.append(rec if rec.sources is None else replace(rec, sources=None))
+            out.append(rec.without_sources())
     return out
 
 
