@@ -150,3 +150,30 @@ def test_real_inputs_are_seeded_and_ints_are_small() -> None:
     walk(Record(), [((2, 5), "int64"), (2, 3)], execution="real", seed=7)
     assert torch.equal(seen[0], seen[2]) and torch.equal(seen[1], seen[3])
     assert set(torch.unique(seen[0]).tolist()) <= {0, 1}
+
+
+def test_an_eager_walk_imports_no_dynamo_and_leaves_torch_as_found() -> None:
+    """torch's own batch-norm and element-wise decompositions import torch._dynamo on their
+    first call (1.5-2 s) only to mark themselves untraceable; the walk needs none of it, and
+    takes every mark it set off again."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, gc, types, torch\n"
+        "from torch import nn\n"
+        "import convcost\n"
+        "with torch.device('meta'):\n"
+        "    m = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU(),\n"
+        "                      nn.Upsample(scale_factor=2, mode='bilinear'), nn.GELU())\n"
+        "a = convcost.analyze(m, input_shape=(1, 3, 8, 8), reference=())\n"
+        "left = [o for o in gc.get_objects() if type(o) is types.FunctionType\n"
+        "        and '__dynamo_disable' in o.__dict__]\n"
+        "print('torch._dynamo' in sys.modules, len(left), a.totals.macs)\n"
+        "import torch._dynamo\n"
+        "b = convcost.analyze(m, input_shape=(1, 3, 8, 8), reference=())\n"
+        "print(b.totals == a.totals)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["False", "0", str(4 * 3 * 9 * 36), "True"]

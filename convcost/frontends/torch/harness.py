@@ -13,6 +13,7 @@ from convcost.core.records import LayerRecord, Uncounted
 from convcost.errors import AnalysisError, ConvcostError, InputError, first_line
 from convcost.frontends.torch.args import tensor_shape
 from convcost.frontends.torch.dispatch import counting_mode
+from convcost.frontends.torch.eager import without_dynamo_import
 from convcost.frontends.torch.execution import (
     Execution,
     attributes_restored,
@@ -190,6 +191,7 @@ def walk(
             raise InputError("a model on the meta device has no weights to run on fake "
                              "tensors; use execution 'meta' or 'real'")
     with ExitStack() as stack:
+        stack.enter_context(without_dynamo_import())
         stack.enter_context(attributes_restored(model))
         fake_mode = None
         if mode is Execution.FAKE:
