@@ -3,8 +3,9 @@ interpreter has already loaded).
 
 A Ctrl-C is raised as :class:`Interrupted`, except while a module is being imported: an
 exception thrown into an extension module's initialisation (torch's ``_C`` through pybind11)
-can abort the process or leave a half-initialised module behind. Then the interrupt waits, polled
-by a short timer, until no import is in progress, and is raised there.
+can abort the process or leave a half-initialised module behind, and one raised in the import
+machinery's own callbacks is lost. Then the interrupt waits, polled by a short timer, until no
+import is in progress, and is raised there.
 """
 
 import signal
@@ -28,8 +29,17 @@ def _importing() -> bool:
     return False
 
 
+def _unsafe(frame: object) -> bool:
+    """An import in progress, or the import machinery itself running (a module lock's weakref
+    callback: an exception raised there is printed as "Exception ignored" and lost)."""
+    code = getattr(frame, "f_code", None)
+    if code is not None and code.co_filename.startswith("<frozen importlib"):
+        return True
+    return _importing()
+
+
 def _raise_when_safe(signum: int, frame: object) -> None:
-    if _importing():
+    if _unsafe(frame):
         signal.setitimer(signal.ITIMER_REAL, _POLL_S)
         return
     signal.signal(signal.SIGALRM, signal.SIG_DFL)
@@ -38,7 +48,7 @@ def _raise_when_safe(signum: int, frame: object) -> None:
 
 def _on_sigint(signum: int, frame: object) -> None:
     received.append(signum)
-    if _importing() and hasattr(signal, "setitimer"):
+    if _unsafe(frame) and hasattr(signal, "setitimer"):
         signal.signal(signal.SIGALRM, _raise_when_safe)
         signal.setitimer(signal.ITIMER_REAL, _POLL_S)
         return

@@ -70,3 +70,31 @@ def test_yaml_json_path_imports_no_table_torch_or_onnx_machinery() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=Path(__file__).resolve().parents[1]).stdout
     assert out.strip().splitlines()[-1] == "[]"
+
+
+def test_a_ctrl_c_inside_the_import_machinery_waits_until_it_is_out() -> None:
+    """A Ctrl-C that lands in the import machinery's own code (a module lock's weakref
+    callback, where a raised exception is printed as "Exception ignored" and lost) is not
+    raised there: it waits for a timer, as one during an import does, and is raised after."""
+    import signal
+    import types
+
+    from convcost import cli_signal
+    from convcost._interrupt import Interrupted
+
+    frozen: Any = types.SimpleNamespace(f_code=types.SimpleNamespace(
+        co_filename="<frozen importlib._bootstrap>"))
+    ordinary: Any = types.SimpleNamespace(f_code=types.SimpleNamespace(co_filename=__file__))
+    before = signal.getsignal(signal.SIGALRM)
+    try:
+        cli_signal._on_sigint(signal.SIGINT, frozen)  # deferred: no exception here
+        assert signal.getsignal(signal.SIGALRM) is cli_signal._raise_when_safe
+        cli_signal._raise_when_safe(signal.SIGALRM, frozen)  # still inside: waits again
+        with pytest.raises(Interrupted):
+            cli_signal._raise_when_safe(signal.SIGALRM, ordinary)
+        with pytest.raises(Interrupted):
+            cli_signal._on_sigint(signal.SIGINT, ordinary)
+    finally:
+        cli_signal.settle()
+        cli_signal.received.clear()
+        signal.signal(signal.SIGALRM, before)

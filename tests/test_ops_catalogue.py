@@ -20,6 +20,8 @@ import convcost.ops
 from convcost.core.formula_table import FORMULAS, SHAPES
 
 ROOT = Path(convcost.__file__).parent
+"""The installed package (a wheel's, in CI's second run)."""
+REPO = Path(__file__).resolve().parents[1]
 
 
 def _catalogue_modules() -> list[str]:
@@ -86,7 +88,7 @@ def test_the_yaml_path_loads_the_catalogue_without_torch_or_onnx() -> None:
             "assert 'convcost.ops.upsample' in sys.modules\n"
             "print(sorted(m for m in ('torch', 'onnx', 'fvcore') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         cwd=ROOT.parent)
+                         cwd=REPO)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
 
