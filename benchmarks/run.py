@@ -280,6 +280,33 @@ class Case:
         return data
 
 
+class _HighWater(threading.Thread):
+    """A child's own peak RSS: ``VmHWM`` of ``/proc/PID/status``, read while it runs.
+
+    ``ru_maxrss`` from ``wait4`` cannot serve on Linux: a forked child starts with its parent's
+    high-water mark and keeps it across ``exec``, so every case would report at least this
+    harness's own size (hundreds of MiB once the 100,000-layer files were generated)."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.path = Path(f"/proc/{pid}/status")
+        self.peak_kib = 0
+        self.done = threading.Event()
+
+    def read(self) -> None:
+        try:
+            for line in self.path.read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    self.peak_kib = max(self.peak_kib, int(line.split()[1]))
+                    return
+        except (OSError, ValueError, IndexError):  # exited, or not Linux
+            return
+
+    def run(self) -> None:
+        while not self.done.wait(0.005):
+            self.read()
+
+
 def run_once(argv: Sequence[str], timeout: float, tmp: Path,
              expect_exit: int = 0) -> tuple[float, float, int, str, float]:
     """One fresh process: (wall seconds, peak RSS MiB, exit code, stdout text, CPU seconds)."""
@@ -290,12 +317,17 @@ def run_once(argv: Sequence[str], timeout: float, tmp: Path,
             "PYTHONWARNINGS": "ignore"}
         t0 = time.perf_counter()
         proc = subprocess.Popen(list(argv), stdout=out, stderr=err, cwd=ROOT, env=env)
+        high = _HighWater(proc.pid)
+        high.read()
+        high.start()
         timer = threading.Timer(timeout, proc.kill)
         timer.start()
         try:
             _, status, usage = os.wait4(proc.pid, 0)
         finally:
             timer.cancel()
+            high.done.set()
+            high.join()
         wall = time.perf_counter() - t0
         proc.returncode = os.waitstatus_to_exitcode(status)
     text = out_path.read_text(errors="replace")
@@ -304,8 +336,8 @@ def run_once(argv: Sequence[str], timeout: float, tmp: Path,
     if proc.returncode != expect_exit:
         tail = (tmp / "stderr.txt").read_text(errors="replace").strip().splitlines()
         raise RuntimeError(f"exit {proc.returncode}: {tail[-1] if tail else ''}"[:300])
-    return (wall, usage.ru_maxrss * 1024 / MIB, proc.returncode, text,
-            usage.ru_utime + usage.ru_stime)
+    peak_kib = high.peak_kib or usage.ru_maxrss  # ru_maxrss (KiB): where /proc is not there
+    return (wall, peak_kib * 1024 / MIB, proc.returncode, text, usage.ru_utime + usage.ru_stime)
 
 
 def _last_json(text: str) -> dict[str, Any]:
