@@ -15,8 +15,11 @@ import re
 from pathlib import Path
 from typing import Any, get_args, get_origin
 
-_INT = re.compile(r"-?[0-9]+")
-_FLOAT = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+_NUMBERS: dict[type, re.Pattern[str]] = {
+    int: re.compile(r"-?[0-9]+"),
+    float: re.compile(r"-?[0-9]+(\.[0-9]+)?"),
+}
+"""A number type and the strings that plainly spell one."""
 
 
 def _plain(annotation: Any, value: Any) -> tuple[bool, Any]:
@@ -25,17 +28,12 @@ def _plain(annotation: Any, value: Any) -> tuple[bool, Any]:
         return isinstance(value, str), value
     if annotation is bool:
         return type(value) is bool, value
-    if annotation is int:
-        if type(value) is int:
+    spelling = _NUMBERS.get(annotation)
+    if spelling is not None:
+        if type(value) is annotation:
             return True, value
-        if isinstance(value, str) and _INT.fullmatch(value):
-            return True, int(value)
-        return False, None
-    if annotation is float:
-        if type(value) is float:
-            return True, value
-        if isinstance(value, str) and _FLOAT.fullmatch(value):
-            return True, float(value)
+        if isinstance(value, str) and spelling.fullmatch(value):
+            return True, annotation(value)
         return False, None
     if annotation is Path:
         if isinstance(value, Path):

@@ -27,7 +27,16 @@ from convcost.build.registry import builds
 from convcost.core.cost import Cost, numel
 from convcost.core.formula_table import formula, shape_rule
 from convcost.core.formulas._shapes import channels_first
-from convcost.core.ops import OpInfo, Pads, Shape, as_tuple, per_dim, positive, resolve_padding
+from convcost.core.ops import (
+    OpInfo,
+    Pads,
+    Shape,
+    as_tuple,
+    check_conv,
+    conv_geometry,
+    positive,
+    resolve_padding,
+)
 from convcost.core.shapes import window_output
 from convcost.errors import InputError, ShapeError
 from convcost.frontends.onnx_tables import attrs
@@ -74,20 +83,11 @@ class DeformConv(OpInfo):
             if len(values) != 2:
                 raise InputError(f"deformable convolutions are 2-D: {what} needs 2 values, "
                                  f"got {len(values)}")
-        positive((self.in_channels,), "in channels")
-        positive((self.out_channels,), "out channels")
-        positive(self.kernel, "kernel")
-        positive(self.stride, "stride")
-        positive(self.dilation, "dilation")
-        positive((self.groups,), "groups")
+        check_conv(self.in_channels, self.out_channels, self.kernel, self.stride,
+                   self.dilation, self.groups)
         positive((self.offset_groups,), "offset groups")
         if any(p < 0 for pair in self.padding for p in pair):
             raise InputError(f"padding must be >= 0, got {list(self.padding)}")
-        if self.in_channels % self.groups or self.out_channels % self.groups:
-            raise InputError(
-                f"groups={self.groups} must divide both in channels ({self.in_channels}) "
-                f"and out channels ({self.out_channels})"
-            )
         if self.in_channels % self.offset_groups:
             raise InputError(f"offset_groups={self.offset_groups} must divide the in channels "
                              f"({self.in_channels})")
@@ -123,13 +123,7 @@ class DeformConv(OpInfo):
     def geometry(self) -> str:
         """A convolution's geometry (``3×3 s2 d2 g2``), then ``og4`` for the offset groups and
         ``mask`` for DCNv2's modulation."""
-        parts = [self.kernel_label()]
-        if any(s != 1 for s in self.stride):
-            parts.append("s" + per_dim(self.stride))
-        if any(d != 1 for d in self.dilation):
-            parts.append("d" + per_dim(self.dilation))
-        if self.groups != 1:
-            parts.append(f"g{self.groups}")
+        parts = conv_geometry(self.kernel, self.stride, self.dilation, self.groups)
         if self.offset_groups != 1:
             parts.append(f"og{self.offset_groups}")
         if self.mask:

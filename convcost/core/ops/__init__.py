@@ -17,6 +17,8 @@ from convcost.core.ops.base import (
     Pads,
     Shape,
     as_tuple,
+    check_conv,
+    conv_geometry,
     per_dim,
     positive,
     resolve_padding,
@@ -55,5 +57,5 @@ __all__ = [
     "Attention", "BatchNorm", "Concat", "Conv", "ConvRole", "Dropout", "Elementwise",
     "Embedding", "Flatten", "FreeParameter", "GlobalPool", "Kind", "Linear", "Matmul", "Norm",
     "NormFn", "Op", "OpInfo", "Pads", "Pool", "PoolMode", "Reduce", "Shape", "as_tuple",
-    "per_dim", "positive", "resolve_padding", "window_geometry",
+    "check_conv", "conv_geometry", "per_dim", "positive", "resolve_padding", "window_geometry",
 ]

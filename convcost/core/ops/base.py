@@ -84,6 +84,34 @@ def per_dim(values: tuple[int, ...]) -> str:
     return str(values[0]) if len(set(values)) == 1 else "×".join(map(str, values))
 
 
+def check_conv(in_channels: int, out_channels: int, kernel: tuple[int, ...],
+               stride: tuple[int, ...], dilation: tuple[int, ...], groups: int) -> None:
+    """A convolution's channels, kernel, stride, dilation and groups: positive, and the groups
+    dividing both channel counts."""
+    positive((in_channels,), "in channels")
+    positive((out_channels,), "out channels")
+    positive(kernel, "kernel")
+    positive(stride, "stride")
+    positive(dilation, "dilation")
+    positive((groups,), "groups")
+    if in_channels % groups or out_channels % groups:
+        raise InputError(f"groups={groups} must divide both in channels ({in_channels}) and "
+                         f"out channels ({out_channels})")
+
+
+def conv_geometry(kernel: tuple[int, ...], stride: tuple[int, ...], dilation: tuple[int, ...],
+                  groups: int) -> list[str]:
+    """``["3×3", "s2", "d2", "g4"]``: a convolution's geometry, the defaults left out."""
+    parts = ["×".join(map(str, kernel))]
+    if any(s != 1 for s in stride):
+        parts.append("s" + per_dim(stride))
+    if any(d != 1 for d in dilation):
+        parts.append("d" + per_dim(dilation))
+    if groups != 1:
+        parts.append(f"g{groups}")
+    return parts
+
+
 def window_geometry(kernel: tuple[int, ...], stride: tuple[int, ...]) -> str:
     """``3×3 s2`` for a window op."""
     return "×".join(map(str, kernel)) + (" s" + per_dim(stride) if any(s != 1 for s in stride)

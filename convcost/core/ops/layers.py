@@ -11,7 +11,8 @@ from convcost.core.ops.base import (
     OpInfo,
     Pads,
     as_tuple,
-    per_dim,
+    check_conv,
+    conv_geometry,
     positive,
     resolve_padding,
     window_geometry,
@@ -48,17 +49,8 @@ class Conv(OpInfo):
         dims = len(self.kernel)
         if dims not in (1, 2, 3):
             raise InputError(f"convolutions have 1, 2 or 3 spatial dimensions, not {dims}")
-        positive((self.in_channels,), "in channels")
-        positive((self.out_channels,), "out channels")
-        positive(self.kernel, "kernel")
-        positive(self.stride, "stride")
-        positive(self.dilation, "dilation")
-        positive((self.groups,), "groups")
-        if self.in_channels % self.groups or self.out_channels % self.groups:
-            raise InputError(
-                f"groups={self.groups} must divide both in channels ({self.in_channels}) "
-                f"and out channels ({self.out_channels})"
-            )
+        check_conv(self.in_channels, self.out_channels, self.kernel, self.stride,
+                   self.dilation, self.groups)
         if self.transposed:
             op = self.output_padding or (0,) * dims
             if len(op) != dims:
@@ -124,14 +116,7 @@ class Conv(OpInfo):
         }[self.role]
 
     def geometry(self) -> str:
-        parts = [self.kernel_label()]
-        if any(s != 1 for s in self.stride):
-            parts.append("s" + per_dim(self.stride))
-        if any(d != 1 for d in self.dilation):
-            parts.append("d" + per_dim(self.dilation))
-        if self.groups != 1:
-            parts.append(f"g{self.groups}")
-        return " ".join(parts)
+        return " ".join(conv_geometry(self.kernel, self.stride, self.dilation, self.groups))
 
     def group(self) -> str:
         k = self.kernel_label()
