@@ -195,6 +195,16 @@ def test_bad_input_one_line_exit_2(args: list[str], needle: str) -> None:
     assert len(err.strip().splitlines()) == 1 and needle in err and "Traceback" not in err
 
 
+@pytest.mark.parametrize("source", ["missing.yaml", "missing.onnx", "missing.py:Net",
+                                    "missing.pt2", "missing.ts"])
+def test_a_missing_file_is_named_once(source: str) -> None:
+    extra = [] if source.endswith((".yaml", ".onnx")) else ["--input", "1,3,8,8"]
+    code, out, err = run("analyze", source, *extra)
+    name = source.partition(":")[0]
+    assert (code, out) == (2, "")
+    assert err.strip() == f"convcost: error: {name}: no such file", err
+
+
 def test_yaml_path_without_reference_imports_no_torch() -> None:
     code = (
         "import sys\n"

@@ -337,7 +337,7 @@ def _load_model(source: str, kwargs: dict[str, Any], device: str) -> Loaded:
                 raise InputError("is a directory; give a YAML description, a TorchScript or "
                                  ".pt2 file, or package.module:factory", Context(file=target))
             if not path.is_file():
-                raise InputError(f"no such file: {target}", Context(file=target))
+                raise InputError("no such file", Context(file=target))
             if kwargs:
                 raise InputError("kwargs apply only to a factory (module:factory)")
             if suffix in EXPORT_SUFFIXES:
@@ -355,7 +355,7 @@ def _load_model(source: str, kwargs: dict[str, Any], device: str) -> Loaded:
         raise InputError(f"model source {source!r} has an empty name after ':'")
     if target.endswith(".py") or "/" in target or "\\" in target:
         if not path.is_file():
-            raise InputError(f"no such file: {target}", Context(file=target))
+            raise InputError("no such file", Context(file=target))
         module = _import_file(path)
         where = str(path)
     else:

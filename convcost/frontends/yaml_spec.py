@@ -152,7 +152,7 @@ def load_spec(
     try:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise InputError(f"no such file: {p}", Context(file=str(path))) from None
+        raise InputError("no such file", Context(file=str(path))) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read {p}: {exc}", Context(file=str(path))) from None
     return parse_spec(text, filename=str(path), width_mult=width_mult, resolution=resolution)
