@@ -52,6 +52,15 @@ def test_what_the_model_prints_goes_to_stderr(models: Path, fmt: str) -> None:
         assert json.loads(out)["totals"]["macs"] == 4 * 3 * 9 * 6 * 6
 
 
+def test_what_the_models_print_in_a_diff_goes_to_stderr(models: Path) -> None:
+    code, out, err = run("diff", f"{models}/models.py:Printer", f"{models}/models.py:Small",
+                         "--input", "1,3,8,8", "--format", "json")
+    assert code == 0, err
+    assert "hello" not in out and "raw write" not in out
+    assert "hello from __init__" in err and "hello from forward" in err
+    json.loads(out)
+
+
 @pytest.mark.parametrize("fmt", ["json", "csv", "markdown", "table"])
 def test_terminal_escapes_in_a_layer_name_never_reach_the_output(models: Path,
                                                                   fmt: str) -> None:

@@ -271,7 +271,7 @@ def diff(
     rev_a = revs[0] if revs else None
     rev_b = revs[1] if len(revs) == 2 else None
     b_text = b if b is not None else a
-    with console.status("Analysing both models…"):
+    with console.status("Analysing both models…"), console.user_code():
         side_a = load_side(a, opts, rev=rev_a, check=check, other=b_text)
         side_b = load_side(b_text, opts, rev=rev_b, check=check, other=a)
     notes = []
