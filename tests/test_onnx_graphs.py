@@ -337,6 +337,21 @@ def test_unknown_input_name_and_unknown_dims_on_the_cli(tmp_path: Path) -> None:
     assert ok.exit_code == 0, ok.output
 
 
+def test_an_input_type_given_must_be_the_files(tmp_path: Path) -> None:
+    """An ONNX graph's input types are fixed: a type given with --input that differs from the
+    file's is refused (it was ignored before), the file's own type is accepted, by name or by
+    position."""
+    nodes = [helper.make_node("Relu", ["x"], ["y"])]
+    path = save(tmp_path, nodes, {"x": ["batch", 4]}, "y")
+    for given in ("x=3,4:int64", "3,4:float16"):
+        wanted = given.rpartition(":")[2]
+        _one_line_error(cli(path, "--input", given), 2,
+                        f"input 'x' is float32 in the file, got {wanted}")
+    for given in ("x=3,4:float32", "3,4:float32", "3,4"):
+        ok = cli(path, "--input", given, "--format", "json")
+        assert ok.exit_code == 0, (given, ok.output)
+
+
 def test_cli_variants_and_no_torch(tmp_path: Path) -> None:
     nodes = [
         helper.make_node("Conv", ["x", "w1"], ["a"], name="/stem/Conv", pads=[1, 1, 1, 1]),

@@ -35,6 +35,8 @@ class NamedInput(InputSpec):
     """An input shape for an ONNX model: by graph-input name, or by position (``name=None``)."""
 
     name: str | None = None
+    dtype_given: bool = False
+    """Whether the text named the element type (``1,128:int64``): the file's must be it."""
 
 
 def parse_onnx_input(text: str) -> tuple[NamedInput, ...]:
@@ -45,8 +47,9 @@ def parse_onnx_input(text: str) -> tuple[NamedInput, ...]:
     for part in text.split(";"):
         name, sep, rest = part.partition("=")
         spec_text = rest if sep else part
-        for spec in parse_input_spec(spec_text):
-            out.append(NamedInput(spec.shape, spec.dtype, name.strip() if sep else None))
+        for piece, spec in zip(spec_text.split(";"), parse_input_spec(spec_text), strict=True):
+            out.append(NamedInput(spec.shape, spec.dtype, name.strip() if sep else None,
+                                  dtype_given=":" in piece))
     return tuple(out)
 
 
@@ -158,25 +161,34 @@ def _fix_inputs(model: Any, given: Sequence[Any], path: str) -> tuple[tuple[str,
     names = [vi.name for vi in real]
     by_name: dict[str, Shape] = {}
     positional = []
+    dtypes: dict[str, str] = {}
+    positional_dtypes: list[str | None] = []
     for item in given:
         name = getattr(item, "name", None)
         shape = tuple(int(s) for s in getattr(item, "shape", item))
+        dtype = item.dtype if getattr(item, "dtype_given", False) else None
         if name is None:
             positional.append(shape)
+            positional_dtypes.append(dtype)
         elif name not in names:
             raise InputError(f"no input named {name!r}; the model's inputs are "
                              f"{', '.join(map(repr, names)) or 'none'}", Context(flag="--input"))
         else:
             by_name[name] = shape
+            if dtype is not None:
+                dtypes[name] = dtype
     if len(positional) > len(names):
         raise InputError(f"{len(positional)} input shapes given, the model has {len(names)} "
                          f"input(s): {', '.join(map(repr, names))}", Context(flag="--input"))
-    for name, shape in zip(names, positional, strict=False):
+    for name, shape, dtype in zip(names, positional, positional_dtypes, strict=False):
         if name in by_name:
             raise InputError(f"input {name!r} is given twice", Context(flag="--input"))
         by_name[name] = shape
+        if dtype is not None:
+            dtypes[name] = dtype
     fixed = []
     for vi in real:
+        _check_dtype(vi, dtypes.get(vi.name))
         dims = _dims(vi)
         wanted = by_name.get(vi.name)
         if wanted is not None:
@@ -202,6 +214,24 @@ def _fix_inputs(model: Any, given: Sequence[Any], path: str) -> tuple[tuple[str,
             tshape.dim.add().dim_value = s
         fixed.append((vi.name, shape))
     return tuple(fixed)
+
+
+def _check_dtype(vi: Any, wanted: str | None) -> None:
+    """An element type given with ``--input`` must be the file's: an ONNX graph's input
+    types are fixed, so a different one is refused rather than ignored."""
+    if wanted is None:
+        return
+    from onnx import helper
+
+    elem = vi.type.tensor_type.elem_type
+    try:
+        have = helper.tensor_dtype_to_np_dtype(elem).name
+    except (KeyError, TypeError, ValueError):
+        return  # a type numpy does not name: nothing to hold it against
+    if have != wanted:
+        raise InputError(f"input {vi.name!r} is {have} in the file, got {wanted}; an ONNX "
+                         "model's input types are fixed (leave the type out)",
+                         Context(flag="--input"))
 
 
 def _show(dims: Sequence[int | str | None]) -> str:
