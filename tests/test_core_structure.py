@@ -141,7 +141,8 @@ LAYERS = ("base", "core", "frontends", "build", "reference", "ops", "budget", "r
 
 def _layer(module: str) -> str:
     part = module.split(".")[1] if "." in module else "top"
-    if part in ("_compat", "errors", "_interrupt", "cli_signal", "catalog", "__main__"):
+    if part in ("_compat", "errors", "_interrupt", "cli_signal", "catalog", "registry_table",
+                "__main__"):
         return "base" if part != "__main__" else "cli"
     return "api" if part in ("api", "api_checks") else part
 

@@ -11,23 +11,10 @@ from typing import Any
 
 from convcost import catalog
 from convcost.core.ops import Op
-from convcost.core.registry import RegistryError
+from convcost.registry_table import Table
 
 Builder = Callable[[Any, int], Any]
 """``builder(op, rank of the unbatched input) -> nn.Module``."""
-_BUILDERS: dict[type, Builder] = {}
-
-
-def builds(op_type: type) -> Callable[[Builder], Builder]:
-    """Register the torch module of ``op_type``; registering a type twice is an error."""
-
-    def register(fn: Builder) -> Builder:
-        if op_type in _BUILDERS:
-            raise RegistryError(f"a torch module for {op_type.__name__} is already registered")
-        _BUILDERS[op_type] = fn
-        return fn
-
-    return register
 
 
 def _load() -> None:
@@ -36,10 +23,22 @@ def _load() -> None:
     catalog.load()
 
 
+_BUILDERS: Table[type, Builder] = Table("a torch module for", _load)
+
+
+def builds(op_type: type) -> Callable[[Builder], Builder]:
+    """Register the torch module of ``op_type``; registering a type twice is an error."""
+
+    def register(fn: Builder) -> Builder:
+        _BUILDERS.add(op_type, fn, op_type.__name__)
+        return fn
+
+    return register
+
+
 def buildable() -> tuple[type, ...]:
     """The op types that have a torch module."""
-    _load()
-    return tuple(_BUILDERS)
+    return tuple(_BUILDERS.loaded())
 
 
 def layer_for(op: Op, rank: int | None = None) -> Any:
@@ -48,7 +47,6 @@ def layer_for(op: Op, rank: int | None = None) -> Any:
     ``rank`` is the rank of the unbatched input, where the op alone does not tell it
     (batch-norm, global pooling); without it an image input (C, H, W) is assumed.
     """
-    _load()
     build = _BUILDERS.get(type(op))
     if build is None:
         raise TypeError(f"no torch layer for {type(op).__name__}")

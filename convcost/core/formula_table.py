@@ -11,6 +11,10 @@ from typing import Any, TypeVar
 
 from convcost.core.cost import Cost
 from convcost.core.ops import Shape
+from convcost.registry_table import RegistryError, Table
+
+__all__ = ["FORMULAS", "SHAPES", "VIEWS", "Formula", "RegistryError", "ShapeRule", "formula",
+           "shape_rule"]
 
 Formula = Callable[[Any, tuple[Shape, ...]], Cost]
 F = TypeVar("F", bound=Formula)
@@ -18,14 +22,12 @@ F = TypeVar("F", bound=Formula)
 ShapeRule = Callable[[Any, tuple[Shape, ...]], Shape]
 S = TypeVar("S", bound=ShapeRule)
 
-FORMULAS: dict[type, Formula] = {}
-SHAPES: dict[type, ShapeRule] = {}
+_FORMULAS: Table[type, Formula] = Table("a formula for")
+_SHAPES: Table[type, ShapeRule] = Table("a shape rule for")
+FORMULAS = _FORMULAS.entries
+SHAPES = _SHAPES.entries
 """Output-shape rules, apart from the costs: what the YAML compiler asks of a layer."""
 VIEWS: set[type] = set()  # ops that move no data at inference (flatten, dropout)
-
-
-class RegistryError(RuntimeError):
-    """A programming error in the registry itself (never a user's input)."""
 
 
 def formula(op_type: type, *, moves_data: bool = True) -> Callable[[F], F]:
@@ -35,9 +37,7 @@ def formula(op_type: type, *, moves_data: bool = True) -> Callable[[F], F]:
     """
 
     def register(fn: F) -> F:
-        if op_type in FORMULAS:
-            raise RegistryError(f"a formula for {op_type.__name__} is already registered")
-        FORMULAS[op_type] = fn
+        _FORMULAS.add(op_type, fn, op_type.__name__)
         if not moves_data:
             VIEWS.add(op_type)
         return fn
@@ -50,9 +50,7 @@ def shape_rule(op_type: type) -> Callable[[S], S]:
     error."""
 
     def register(fn: S) -> S:
-        if op_type in SHAPES:
-            raise RegistryError(f"a shape rule for {op_type.__name__} is already registered")
-        SHAPES[op_type] = fn
+        _SHAPES.add(op_type, fn, op_type.__name__)
         return fn
 
     return register

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from convcost import catalog
 from convcost.core.ops import ActivationFn
 from convcost.frontends.unsupported import Unsupported as Unsupported
+from convcost.registry_table import Table
 
 if TYPE_CHECKING:
     from convcost.frontends.onnx_records import Walker
@@ -56,7 +57,18 @@ class NoShape(Unsupported):
 
 
 Handler = Callable[["Walker", Any], None]
-_HANDLERS: dict[str, Handler] = {}
+
+
+def _load() -> None:
+    """Import the front-end's own handler modules and the op catalogue (each registers its
+    handlers when imported)."""
+    import convcost.frontends.onnx_ops
+    import convcost.frontends.onnx_pointwise  # noqa: F401
+
+    catalog.load()
+
+
+_HANDLERS: Table[str, Handler] = Table("a handler for", _load)
 """ONNX op type -> the function that turns one node into records."""
 
 DATA_INPUTS: dict[str, int] = {
@@ -73,9 +85,7 @@ def handles(*names: str, data_inputs: int | None = None) -> Callable[[Handler], 
 
     def register(fn: Handler) -> Handler:
         for n in names:
-            if n in _HANDLERS:
-                raise RuntimeError(f"a handler for {n} is already registered")
-            _HANDLERS[n] = fn
+            _HANDLERS.add(n, fn)
             if data_inputs is not None:
                 DATA_INPUTS[n] = data_inputs
         return fn
@@ -83,28 +93,17 @@ def handles(*names: str, data_inputs: int | None = None) -> Callable[[Handler], 
 
 
 def handler_for(op_type: str) -> Handler | None:
-    _load()
     return _HANDLERS.get(op_type)
 
 
 def handled() -> tuple[str, ...]:
     """Every op type with a handler."""
-    _load()
-    return tuple(_HANDLERS)
+    return tuple(_HANDLERS.loaded())
 
 
 def data_inputs(op_type: str) -> int | None:
-    _load()
+    _HANDLERS.loaded()  # the handlers say theirs
     return DATA_INPUTS.get(op_type)
-
-
-def _load() -> None:
-    """Import the front-end's own handler modules and the op catalogue (each registers its
-    handlers when imported)."""
-    import convcost.frontends.onnx_ops
-    import convcost.frontends.onnx_pointwise  # noqa: F401
-
-    catalog.load()
 
 
 def attrs(node: Any) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from convcost.core.ops import (
 )
 from convcost.errors import Context
 from convcost.frontends.yaml_expr import Number
+from convcost.registry_table import RegistryError, Table
 
 if TYPE_CHECKING:
     from convcost.frontends.yaml_compile import Compiler, Opts
@@ -119,8 +120,14 @@ class YamlKind:
         return (*COMMON_KEYS, *self.options)
 
 
-_KINDS: dict[str, YamlKind] = {}
-_ordered: dict[str, YamlKind] | None = None
+def _load() -> None:
+    import convcost.frontends.yaml_kinds  # noqa: F401  (the format's own kinds)
+    from convcost import catalog
+
+    catalog.load()
+
+
+_KINDS: Table[str, YamlKind] = Table("a YAML kind", _load)
 
 
 def yaml_kind(name: str, options: Mapping[str, Any] | None = None, *,
@@ -131,15 +138,12 @@ def yaml_kind(name: str, options: Mapping[str, Any] | None = None, *,
     opts = dict(options or {})
 
     def register(fn: KindCompiler) -> KindCompiler:
-        global _ordered
-        if name in _KINDS:
-            raise RuntimeError(f"a YAML kind {name!r} is already registered")
         for key in (*required, *([shorthand] if shorthand else [])):
             if key not in opts:
-                raise RuntimeError(f"{key!r} of the YAML kind {name!r} is not one of its options")
-        _KINDS[name] = YamlKind(name, opts, fn, required, dict(constraints or {}), description,
-                                shorthand, structure)
-        _ordered = None
+                raise RegistryError(f"{key!r} of the YAML kind {name!r} is not one of its "
+                                    "options")
+        _KINDS.add(name, YamlKind(name, opts, fn, required, dict(constraints or {}),
+                                  description, shorthand, structure), repr(name))
         return fn
 
     return register
@@ -148,15 +152,8 @@ def yaml_kind(name: str, options: Mapping[str, Any] | None = None, *,
 def kinds() -> dict[str, YamlKind]:
     """Every kind by name: the layers, then the structures, each in alphabetical order (the
     same whichever module registered first)."""
-    global _ordered
-    if _ordered is None:
-        import convcost.frontends.yaml_kinds  # noqa: F401  (the format's own kinds)
-        from convcost import catalog
-
-        catalog.load()
-        found = sorted(_KINDS.values(), key=lambda k: (k.structure, k.name))
-        _ordered = {k.name: k for k in found}
-    return _ordered
+    found = sorted(_KINDS.loaded().values(), key=lambda k: (k.structure, k.name))
+    return {k.name: k for k in found}
 
 
 def kind_keys() -> dict[str, tuple[str, ...]]:

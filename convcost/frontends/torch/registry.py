@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from convcost import catalog
 from convcost.core.ops import Op, Shape
 from convcost.frontends.unsupported import Unsupported
+from convcost.registry_table import RegistryError, Table
 
 __all__ = ["Handler", "ModuleHandler", "ModuleRecord", "RegistryError", "Unsupported",
            "handler_for", "handles", "handles_module", "module_handlers", "packet", "packets",
@@ -51,16 +52,23 @@ ModuleHandler = Callable[[Any, Any], "Sequence[ModuleRecord] | None"]
 """``handler(module, first input)``: the records of a module costed as a whole, or None when
 the handler does not know the module (then its ops are walked one by one)."""
 
-_NAMED: dict[str, Handler] = {}
+def _load() -> None:
+    """Import every handler module (each registers its handlers when imported)."""
+    from convcost.frontends.torch import (  # noqa: F401
+        attention,
+        handlers,
+        pointwise,
+    )
+
+    catalog.load()
+
+
+_NAMED: Table[str, Handler] = Table("a handler for", _load)
 """Every registered name -> its handler (resolved to packets on the first lookup)."""
 _HANDLERS: dict[Any, Handler] = {}
 _BY_NAME: dict[str, Handler] = {}  # ops of a library not loaded yet (torchvision.roi_align)
 _MODULE_HANDLERS: list[ModuleHandler] = []
 _resolved = False
-
-
-class RegistryError(RuntimeError):
-    """A programming error in the handler registry (never a user's input)."""
 
 
 def packet(name: str) -> Any:
@@ -88,9 +96,7 @@ def handles(*names: str) -> Callable[[H], H]:
 
     def register(fn: H) -> H:
         for name in names:
-            if name in _NAMED:
-                raise RegistryError(f"a handler for {name} is already registered")
-            _NAMED[name] = fn
+            _NAMED.add(name, fn)
             if _resolved:
                 _resolve_one(name, fn)
         return fn
@@ -122,8 +128,7 @@ def _resolve() -> None:
     global _resolved
     if _resolved:
         return
-    _load()
-    for name, fn in _NAMED.items():
+    for name, fn in _NAMED.loaded().items():
         _resolve_one(name, fn)
     _resolved = True
 
@@ -134,21 +139,10 @@ def handler_for(op_packet: Any) -> Handler | None:
 
 
 def module_handlers() -> tuple[ModuleHandler, ...]:
-    _load()
+    _NAMED.loaded()  # the modules that register module handlers register op handlers too
     return tuple(_MODULE_HANDLERS)
 
 
 def registered() -> tuple[Any, ...]:
     _resolve()
     return (*_HANDLERS, *_BY_NAME)
-
-
-def _load() -> None:
-    """Import every handler module (each registers its handlers when imported)."""
-    from convcost.frontends.torch import (  # noqa: F401
-        attention,
-        handlers,
-        pointwise,
-    )
-
-    catalog.load()
